@@ -1,0 +1,60 @@
+#include "model/patch_ops.h"
+
+#include <torch/torch.h>
+
+#include "model/init.h"
+
+namespace vmunet {
+namespace nn = torch::nn;
+using torch::indexing::None;
+using torch::indexing::Slice;
+
+namespace {
+nn::LayerNorm layer_norm(int64_t dim) {
+  return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5));
+}
+nn::Linear linear_no_bias(int64_t in, int64_t out) {
+  nn::Linear l(nn::LinearOptions(in, out).bias(false));
+  init::linear_(l->weight);
+  return l;
+}
+}  // namespace
+
+PatchEmbed2DImpl::PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim) {
+  proj = register_module("proj", nn::Conv2d(nn::Conv2dOptions(in_chans, embed_dim, 4).stride(4)));
+  norm = register_module("norm", layer_norm(embed_dim));
+}
+
+torch::Tensor PatchEmbed2DImpl::forward(const torch::Tensor& x) {
+  return norm->forward(proj->forward(x).permute({0, 2, 3, 1}));
+}
+
+PatchMerging2DImpl::PatchMerging2DImpl(int64_t dim) {
+  reduction = register_module("reduction", linear_no_bias(4 * dim, 2 * dim));
+  norm = register_module("norm", layer_norm(4 * dim));
+}
+
+torch::Tensor PatchMerging2DImpl::forward(const torch::Tensor& x) {
+  auto phase = [&](int64_t r, int64_t c) {
+    return x.index({Slice(), Slice(r, None, 2), Slice(c, None, 2), Slice()});
+  };
+  auto merged = torch::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1);
+  return reduction->forward(norm->forward(merged));
+}
+
+PatchExpandImpl::PatchExpandImpl(int64_t in_dim, int64_t out_dim_, int64_t scale_)
+    : out_dim(out_dim_), scale(scale_) {
+  expand = register_module("expand", linear_no_bias(in_dim, scale * scale * out_dim));
+  norm = register_module("norm", layer_norm(out_dim));
+}
+
+torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
+  auto y = expand->forward(x)
+               .view({B, H, W, scale, scale, out_dim})
+               .permute({0, 1, 3, 2, 4, 5})
+               .reshape({B, H * scale, W * scale, out_dim});
+  return norm->forward(y);
+}
+
+}  // namespace vmunet

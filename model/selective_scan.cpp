@@ -1,0 +1,167 @@
+// Autograd glue and device dispatch for the selective scan: shape checks once here, kernels below
+// see contiguous buffers only.
+#include "model/selective_scan.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#ifdef VMUNET_CUDA
+#include "model/selective_scan_cuda.h"
+#endif
+
+namespace vmunet {
+namespace {
+
+std::string shape_str(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+void check_shape(const torch::Tensor& t, const char* name, std::vector<int64_t> expected) {
+  TORCH_CHECK(t.sizes() == torch::IntArrayRef(expected), "selective_scan: ", name,
+              " must have shape ", torch::IntArrayRef(expected), ", found ", shape_str(t));
+}
+
+struct Shapes {
+  int64_t batch, channels, groups, length, dstate;
+};
+
+Shapes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+                    const torch::Tensor& delta_bias) {
+  TORCH_CHECK(u.dim() == 3, "selective_scan: u must be (batch, channels, length), found ",
+              shape_str(u));
+  TORCH_CHECK(B.dim() == 4, "selective_scan: B must be (batch, groups, dstate, length), found ",
+              shape_str(B));
+  Shapes s{u.size(0), u.size(1), B.size(1), u.size(2), B.size(2)};
+  TORCH_CHECK(s.groups > 0 && s.channels % s.groups == 0, "selective_scan: channels (", s.channels,
+              ") must be a multiple of B's groups (", s.groups, ")");
+  check_shape(delta, "delta", {s.batch, s.channels, s.length});
+  check_shape(A, "A", {s.channels, s.dstate});
+  check_shape(B, "B", {s.batch, s.groups, s.dstate, s.length});
+  check_shape(C, "C", {s.batch, s.groups, s.dstate, s.length});
+  check_shape(D, "D", {s.channels});
+  check_shape(delta_bias, "delta_bias", {s.channels});
+  for (const auto* t : {&delta, &A, &B, &C, &D, &delta_bias})
+    TORCH_CHECK(t->device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
+                ", found one on ", t->device());
+  return s;
+}
+
+template <typename T, typename P>
+void fill_params(P& p, const Shapes& s, const std::vector<torch::Tensor>& in) {
+  p.batch = s.batch;
+  p.channels = s.channels;
+  p.groups = s.groups;
+  p.length = s.length;
+  p.dstate = s.dstate;
+  p.u = in[0].data_ptr<T>();
+  p.delta = in[1].data_ptr<T>();
+  p.A = in[2].data_ptr<T>();
+  p.B = in[3].data_ptr<T>();
+  p.C = in[4].data_ptr<T>();
+  p.D = in[5].data_ptr<T>();
+  p.delta_bias = in[6].data_ptr<T>();
+}
+
+// CPU kernels take one dtype for all inputs: float unless u is double (the gradient checks).
+std::vector<torch::Tensor> cpu_inputs(std::initializer_list<torch::Tensor> ts,
+                                      torch::ScalarType dt) {
+  std::vector<torch::Tensor> out;
+  for (const auto& t : ts) out.push_back(t.to(dt).contiguous());
+  return out;
+}
+
+class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u,
+                               const torch::Tensor& delta, const torch::Tensor& A,
+                               const torch::Tensor& B, const torch::Tensor& C,
+                               const torch::Tensor& D, const torch::Tensor& delta_bias) {
+    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias});
+    return selective_scan_forward(u, delta, A, B, C, D, delta_bias);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    auto g = selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0]);
+    for (size_t i = 0; i < g.size(); ++i) g[i] = g[i].to(s[i].scalar_type());
+    return g;
+  }
+};
+
+}  // namespace
+
+torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
+                                     const torch::Tensor& A, const torch::Tensor& B,
+                                     const torch::Tensor& C, const torch::Tensor& D,
+                                     const torch::Tensor& delta_bias) {
+  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias);
+#ifdef VMUNET_CUDA
+  if (u.is_cuda()) return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias);
+#endif
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(),
+              " in this build (CUDA kernels are built only against a CUDA LibTorch)");
+  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias}, dt);
+  auto y = torch::empty({s.batch, s.channels, s.length}, in[0].options());
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    SelectiveScanParams<T> p;
+    fill_params<T>(p, s, in);
+    p.y = y.data_ptr<T>();
+    selective_scan_fwd_cpu(p);
+  };
+  if (dt == torch::kDouble)
+    run(double{});
+  else
+    run(float{});
+  return y;
+}
+
+std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy) {
+  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias);
+  check_shape(dy, "dy", {s.batch, s.channels, s.length});
+#ifdef VMUNET_CUDA
+  if (u.is_cuda()) return selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy);
+#endif
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
+  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias, dy}, dt);
+  std::vector<torch::Tensor> grads;
+  for (int i = 0; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    SelectiveScanGradParams<T> p;
+    fill_params<T>(p, s, in);
+    p.dy = in[7].data_ptr<T>();
+    p.du = grads[0].data_ptr<T>();
+    p.ddelta = grads[1].data_ptr<T>();
+    p.dA = grads[2].data_ptr<T>();
+    p.dB = grads[3].data_ptr<T>();
+    p.dC = grads[4].data_ptr<T>();
+    p.dD = grads[5].data_ptr<T>();
+    p.ddelta_bias = grads[6].data_ptr<T>();
+    selective_scan_bwd_cpu(p);
+  };
+  if (dt == torch::kDouble)
+    run(double{});
+  else
+    run(float{});
+  return grads;
+}
+
+torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
+                             const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
+                             const torch::Tensor& D, const torch::Tensor& delta_bias) {
+  return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias);
+}
+
+}  // namespace vmunet

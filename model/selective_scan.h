@@ -1,0 +1,58 @@
+// The selective-scan (S6) operator of DESIGN §2, per batch b, channel c, state n, position l:
+//   δ = softplus(Δ[b,c,l] + bias[c]);  h ← exp(δ·A[c,n])·h + δ·B[b,g,n,l]·u[b,c,l]
+//   y[b,c,l] = Σ_n C[b,g,n,l]·h + D[c]·u[b,c,l],   g = c / (channels / groups)
+// B and C are shared by the channels of one group (one scan direction in SS2D).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace vmunet {
+
+// Shapes: u, delta (batch, channels, length); A (channels, dstate); B, C (batch, groups, dstate,
+// length); D, delta_bias (channels). All contiguous, one dtype; strides follow from the sizes.
+template <typename T>
+struct SelectiveScanParams {
+  int64_t batch = 0, channels = 0, groups = 0, length = 0, dstate = 0;
+  const T *u = nullptr, *delta = nullptr, *A = nullptr, *B = nullptr, *C = nullptr;
+  const T *D = nullptr, *delta_bias = nullptr;
+  T* y = nullptr;  // (batch, channels, length)
+
+  int64_t channels_per_group() const { return channels / groups; }
+};
+
+// Backward: the forward's inputs plus dy, and one output per input (same shapes as the inputs).
+template <typename T>
+struct SelectiveScanGradParams : SelectiveScanParams<T> {
+  const T* dy = nullptr;
+  T *du = nullptr, *ddelta = nullptr, *dA = nullptr, *dB = nullptr, *dC = nullptr;
+  T *dD = nullptr, *ddelta_bias = nullptr;
+};
+
+// Differentiable operator (all seven inputs get gradients). Dispatches on u's device: CPU kernels
+// for float and double; CUDA kernels where built (VMUNET_CUDA).
+torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
+                             const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
+                             const torch::Tensor& D, const torch::Tensor& delta_bias);
+
+// The raw kernels' entry points, without autograd: y, and the seven gradients in input order.
+torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
+                                     const torch::Tensor& A, const torch::Tensor& B,
+                                     const torch::Tensor& C, const torch::Tensor& D,
+                                     const torch::Tensor& delta_bias);
+std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy);
+
+// CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
+// batch × groups (backward, so each task owns its slice of dB and dC: no atomics).
+template <typename T>
+void selective_scan_fwd_cpu(const SelectiveScanParams<T>& p);
+template <typename T>
+void selective_scan_bwd_cpu(const SelectiveScanGradParams<T>& p);
+
+}  // namespace vmunet

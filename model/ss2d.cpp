@@ -1,0 +1,80 @@
+#include "model/ss2d.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "model/init.h"
+#include "model/selective_scan.h"
+
+namespace vmunet {
+
+SS2DImpl::SS2DImpl(int64_t d_model_, int64_t d_state_)
+    : d_model(d_model_), d_inner(2 * d_model_), d_state(d_state_), dt_rank((d_model_ + 15) / 16) {
+  namespace nn = torch::nn;
+  constexpr int64_t K = 4;
+  in_proj =
+      register_module("in_proj", nn::Linear(nn::LinearOptions(d_model, 2 * d_inner).bias(false)));
+  conv2d = register_module(
+      "conv2d",
+      nn::Conv2d(nn::Conv2dOptions(d_inner, d_inner, 3).groups(d_inner).padding(1).bias(true)));
+
+  // x_proj: four Linear(d_inner -> R + 2N) stacked, PyTorch's default Linear init.
+  const double x_bound = 1.0 / std::sqrt(static_cast<double>(d_inner));
+  x_proj_weight = register_parameter(
+      "x_proj_weight",
+      torch::empty({K, dt_rank + 2 * d_state, d_inner}).uniform_(-x_bound, x_bound));
+
+  const double dt_bound = std::pow(static_cast<double>(dt_rank), -0.5);
+  dt_projs_weight = register_parameter(
+      "dt_projs_weight", torch::empty({K, d_inner, dt_rank}).uniform_(-dt_bound, dt_bound));
+  // Δ bias = softplus⁻¹(dt), dt log-uniform in [1e-3, 1e-1], floored at 1e-4.
+  const double lo = std::log(1e-3), hi = std::log(1e-1);
+  auto dt = torch::exp(torch::rand({K, d_inner}) * (hi - lo) + lo).clamp_min(1e-4);
+  dt_projs_bias = register_parameter("dt_projs_bias", dt + torch::log(-torch::expm1(-dt)));
+
+  A_logs = register_parameter(
+      "A_logs", torch::log(torch::arange(1, d_state + 1, torch::kFloat)).repeat({K * d_inner, 1}));
+  Ds = register_parameter("Ds", torch::ones({K * d_inner}));
+  out_norm = register_module("out_norm", nn::LayerNorm(nn::LayerNormOptions({d_inner}).eps(1e-5)));
+  out_proj =
+      register_module("out_proj", nn::Linear(nn::LinearOptions(d_inner, d_model).bias(false)));
+
+  init::linear_(in_proj->weight);
+  init::linear_(out_proj->weight);
+}
+
+torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
+  const int64_t B = x.size(0), D = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
+  constexpr int64_t K = 4;
+  // Directions: 0 row-major, 1 column-major, 2 and 3 the same reversed.
+  auto row = x.reshape({B, D, L});
+  auto col = x.transpose(2, 3).contiguous().reshape({B, D, L});
+  auto xs = torch::stack({row, col, row.flip(-1), col.flip(-1)}, 1);  // (B, K, D, L)
+
+  auto x_dbl = torch::matmul(x_proj_weight, xs);  // (B, K, R + 2N, L)
+  auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
+  auto dts = torch::matmul(dt_projs_weight, parts[0]);  // (B, K, D, L)
+
+  auto y =
+      selective_scan(xs.reshape({B, K * D, L}), dts.reshape({B, K * D, L}), -torch::exp(A_logs),
+                     parts[1].contiguous(), parts[2].contiguous(), Ds, dt_projs_bias.reshape({-1}))
+          .view({B, K, D, L});
+  auto back_col = [&](const torch::Tensor& t) {
+    return t.reshape({B, D, W, H}).transpose(2, 3).reshape({B, D, L});
+  };
+  auto out = y.select(1, 0) + y.select(1, 2).flip(-1) + back_col(y.select(1, 1)) +
+             back_col(y.select(1, 3).flip(-1));
+  return out.view({B, D, H, W});
+}
+
+torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
+  auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
+  auto chunks = xz.chunk(2, -1);
+  auto u = torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
+  auto y = scan_2d(u).permute({0, 2, 3, 1});  // (B, H, W, d_inner)
+  y = out_norm->forward(y) * torch::silu(chunks[1]);
+  return out_proj->forward(y);
+}
+
+}  // namespace vmunet

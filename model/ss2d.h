@@ -1,0 +1,33 @@
+// SS2D: the 2D selective-scan mixer of a VSS block (DESIGN §2). Member names equal the official
+// state_dict keys (`in_proj`, `conv2d`, `x_proj_weight`, `dt_projs_weight`, ...).
+#pragma once
+
+#include <torch/nn.h>
+
+namespace vmunet {
+
+class SS2DImpl : public torch::nn::Module {
+ public:
+  SS2DImpl(int64_t d_model, int64_t d_state);
+
+  // x: (B, H, W, d_model) channels-last -> same shape.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // The four-direction scan on the conv output x: (B, d_inner, H, W) -> (B, d_inner, H, W), the
+  // sum of the four directions brought back to row-major order.
+  torch::Tensor scan_2d(const torch::Tensor& x);
+
+  int64_t d_model, d_inner, d_state, dt_rank;
+  torch::nn::Linear in_proj{nullptr};
+  torch::nn::Conv2d conv2d{nullptr};
+  torch::Tensor x_proj_weight;    // (4, dt_rank + 2·d_state, d_inner)
+  torch::Tensor dt_projs_weight;  // (4, d_inner, dt_rank)
+  torch::Tensor dt_projs_bias;    // (4, d_inner)
+  torch::Tensor A_logs;           // (4·d_inner, d_state); A = -exp(A_logs)
+  torch::Tensor Ds;               // (4·d_inner)
+  torch::nn::LayerNorm out_norm{nullptr};
+  torch::nn::Linear out_proj{nullptr};
+};
+TORCH_MODULE(SS2D);
+
+}  // namespace vmunet

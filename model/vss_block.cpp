@@ -1,0 +1,51 @@
+#include "model/vss_block.h"
+
+#include <torch/torch.h>
+
+namespace vmunet {
+
+torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training) {
+  if (!training || rate <= 0.0) return x;
+  const double keep = 1.0 - rate;
+  std::vector<int64_t> shape(x.dim(), 1);
+  shape[0] = x.size(0);
+  auto mask = torch::empty(shape, x.options()).bernoulli_(keep);
+  return x * mask / keep;
+}
+
+VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_path_rate(rate) {
+  ln_1 =
+      register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  self_attention = register_module("self_attention", SS2D(dim, d_state));
+}
+
+torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
+  return x + drop_path(self_attention->forward(ln_1->forward(x)), drop_path_rate, is_training());
+}
+
+VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,
+                           bool with_downsample) {
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (double r : rates) blocks->push_back(VSSBlock(dim, d_state, r));
+  if (with_downsample) downsample = register_module("downsample", PatchMerging2D(dim));
+}
+
+torch::Tensor VSSLayerImpl::forward(torch::Tensor x) {
+  for (auto& b : *blocks) x = b->as<VSSBlock>()->forward(x);
+  return downsample ? downsample->forward(x) : x;
+}
+
+VSSLayerUpImpl::VSSLayerUpImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,
+                               bool with_upsample) {
+  if (with_upsample) upsample = register_module("upsample", PatchExpand(2 * dim, dim, 2));
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (double r : rates) blocks->push_back(VSSBlock(dim, d_state, r));
+}
+
+torch::Tensor VSSLayerUpImpl::forward(torch::Tensor x) {
+  if (upsample) x = upsample->forward(x);
+  for (auto& b : *blocks) x = b->as<VSSBlock>()->forward(x);
+  return x;
+}
+
+}  // namespace vmunet

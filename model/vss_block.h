@@ -1,0 +1,48 @@
+// VSS block (x + DropPath(SS2D(LayerNorm(x)))) and the encoder/decoder stages built from it.
+#pragma once
+
+#include <torch/nn.h>
+
+#include <vector>
+
+#include "model/patch_ops.h"
+#include "model/ss2d.h"
+
+namespace vmunet {
+
+// Stochastic depth: drops the residual branch per sample with probability `rate` (training only).
+torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training);
+
+class VSSBlockImpl : public torch::nn::Module {
+ public:
+  VSSBlockImpl(int64_t dim, int64_t d_state, double drop_path_rate);
+  torch::Tensor forward(const torch::Tensor& x);
+  double drop_path_rate;
+  torch::nn::LayerNorm ln_1{nullptr};
+  SS2D self_attention{nullptr};
+};
+TORCH_MODULE(VSSBlock);
+
+// Encoder stage: blocks, then (all but the last stage) patch merging.
+class VSSLayerImpl : public torch::nn::Module {
+ public:
+  VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& drop_path_rates,
+               bool downsample);
+  torch::Tensor forward(torch::Tensor x);
+  torch::nn::ModuleList blocks;
+  PatchMerging2D downsample{nullptr};
+};
+TORCH_MODULE(VSSLayer);
+
+// Decoder stage: (all but the first stage) patch expanding from 2·dim, then blocks.
+class VSSLayerUpImpl : public torch::nn::Module {
+ public:
+  VSSLayerUpImpl(int64_t dim, int64_t d_state, const std::vector<double>& drop_path_rates,
+                 bool upsample);
+  torch::Tensor forward(torch::Tensor x);
+  PatchExpand upsample{nullptr};
+  torch::nn::ModuleList blocks;
+};
+TORCH_MODULE(VSSLayerUp);
+
+}  // namespace vmunet
