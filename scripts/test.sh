@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, builds everything and runs the whole suite
+# (unit, golden and end-to-end tests; multi-rank tests under mpirun --oversubscribe).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install_deps.sh"
+"$root/scripts/build.sh"
+build=${BUILD_DIR:-$root/build}
+# Several ranks share 2 cores in CI: keep each process to one intra-op thread.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+ctest --test-dir "$build" --output-on-failure -j1 "$@"
