@@ -22,6 +22,7 @@ if(NOT spdlog_FOUND)
 endif()
 
 find_package(SQLite3 REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 
 find_package(HDF5 QUIET COMPONENTS C CXX)
 if(NOT HDF5_FOUND)

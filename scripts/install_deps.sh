@@ -6,7 +6,7 @@ packages=(
   cmake ninja-build g++ pkg-config git
   libtorch-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libhdf5-dev libsqlite3-dev libzip-dev
+  libhdf5-dev libsqlite3-dev libzip-dev libssl-dev
   libopencv-imgcodecs-dev libopencv-imgproc-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev
