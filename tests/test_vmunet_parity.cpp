@@ -1,0 +1,87 @@
+// Whole-network golden test in the style of llm.c's test_gpt2: the official implementation's
+// weights, input, logits and every gradient (tests/fixtures/vmunet-small.safetensors).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "model/safetensors.h"
+#include "model/vmunet.h"
+#include "model/weights.h"
+#include "tests/tolerances.h"
+
+namespace vmunet {
+namespace {
+
+class VMUNetParity : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file = read_safetensors(std::string(VMUNET_FIXTURES) + "/vmunet-small.safetensors");
+    net = VMUNet(model_config_from_json(nlohmann::json::parse(file.metadata.at("model"))));
+    const auto report = load_by_name(*net, model_weights(file.tensors));
+    ASSERT_TRUE(report.complete()) << report.summary();
+    net->eval();
+  }
+  SafetensorsFile file;
+  VMUNet net{nullptr};
+};
+
+TEST_F(VMUNetParity, LogitsMatchOfficialImplementation) {
+  torch::NoGradGuard no_grad;
+  auto logits = net->forward(file.tensors.at("input"));
+  EXPECT_LT(test::rel_error(logits, file.tensors.at("logits")),
+            test::tolerance_for(torch::kFloat).forward);
+  EXPECT_LT(test::rel_error(net->output(logits), file.tensors.at("output")),
+            test::tolerance_for(torch::kFloat).forward);
+}
+
+TEST_F(VMUNetParity, InputAndEveryParameterGradientMatch) {
+  auto input = file.tensors.at("input").clone().requires_grad_(true);
+  (net->forward(input) * file.tensors.at("cotangent")).sum().backward();
+  const double tol = test::tolerance_for(torch::kFloat).gradient;
+  EXPECT_LT(test::rel_error(input.grad(), file.tensors.at("grad.input")), tol) << "grad.input";
+  int checked = 0;
+  for (const auto& p : net->named_parameters()) {
+    const auto& ref = file.tensors.at("grad." + p.key());
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_LT(test::rel_error(p.value().grad(), ref), tol) << "grad." << p.key();
+    ++checked;
+  }
+  EXPECT_EQ(checked, static_cast<int>(net->named_parameters().size()));
+}
+
+// Stochastic depth: linspace(0, rate, Σ depths) over encoder blocks, reversed over decoder blocks.
+TEST(VMUNetSchedule, DropPathRates) {
+  ModelConfig c;  // depths {2,2,2,2}, decoder {2,2,2,1}, rate 0.2
+  const auto enc = encoder_drop_path_rates(c);
+  const auto dec = decoder_drop_path_rates(c);
+  const std::vector<std::vector<double>> enc_expected = {
+      {0.0, 0.2 / 7}, {0.4 / 7, 0.6 / 7}, {0.8 / 7, 1.0 / 7}, {1.2 / 7, 0.2}};
+  const std::vector<std::vector<double>> dec_expected = {
+      {0.2, 1.0 / 6 * 0.2 * 5}, {0.2 * 4 / 6, 0.2 * 3 / 6}, {0.2 * 2 / 6, 0.2 / 6}, {0.0}};
+  ASSERT_EQ(enc.size(), 4u);
+  ASSERT_EQ(dec.size(), 4u);
+  for (size_t s = 0; s < 4; ++s) {
+    ASSERT_EQ(enc[s].size(), enc_expected[s].size());
+    ASSERT_EQ(dec[s].size(), dec_expected[s].size());
+    for (size_t b = 0; b < enc[s].size(); ++b) EXPECT_NEAR(enc[s][b], enc_expected[s][b], 1e-7);
+    for (size_t b = 0; b < dec[s].size(); ++b) EXPECT_NEAR(dec[s][b], dec_expected[s][b], 1e-7);
+  }
+  // The rates reach the blocks.
+  VMUNet net(c);
+  auto last = net->layers[3]->as<VSSLayer>()->blocks[1]->as<VSSBlock>();
+  EXPECT_NEAR(last->drop_path_rate, 0.2, 1e-7);
+}
+
+// Drop path is identity in eval mode and unbiased in training.
+TEST(VMUNetSchedule, DropPathScalesKeptSamples) {
+  torch::manual_seed(0);
+  auto x = torch::ones({20000, 1, 1, 1});
+  EXPECT_TRUE(torch::equal(drop_path(x, 0.3, false), x));
+  auto y = drop_path(x, 0.3, true);
+  auto kept = (y > 0).to(torch::kFloat);
+  EXPECT_NEAR(kept.mean().item<float>(), 0.7, 0.02);
+  EXPECT_TRUE(torch::allclose(y.masked_select(y > 0), torch::full({1}, 1.0 / 0.7)));
+}
+
+}  // namespace
+}  // namespace vmunet
