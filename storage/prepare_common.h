@@ -1,0 +1,28 @@
+// What the `prepare` converters share: output naming, size checks and problem reporting.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vmunet {
+
+struct PrepareSummary {
+  std::vector<std::string> files;    // written, one per size
+  int64_t train = 0, test = 0;       // samples per file
+  int64_t volumes = 0;               // test volumes per file
+  std::vector<std::string> skipped;  // one line per skipped input
+};
+
+// Sizes must be positive multiples of 32 (the network downsamples 32x); several sizes need
+// "{size}" in `out` so that each gets its own file.
+void check_sizes(const std::vector<int>& sizes, const std::string& out,
+                 const std::string& command);
+// `out` with every "{size}" replaced by `size`.
+std::string output_path(const std::string& out, int size);
+
+// A skipped input: under --strict an Error ("<problem>; fix it or drop --strict"), otherwise a
+// warning, recorded in the summary.
+void report_problem(const std::string& problem, bool strict, PrepareSummary& summary);
+
+}  // namespace vmunet

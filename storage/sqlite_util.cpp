@@ -1,0 +1,73 @@
+#include "storage/sqlite_util.h"
+
+#include "common/error.h"
+
+namespace vmunet::sql {
+
+void fail(const char* file, int line, sqlite3* db, int status, const std::string& what) {
+  std::string message = sqlite3_errstr(status);
+  if (db && sqlite3_errcode(db) == status) message = sqlite3_errmsg(db);
+  const std::string path = db && sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main")
+                                                                 : "";
+  fail_at(file, line, (path.empty() ? "" : path + ": ") + what + ": " + message);
+}
+
+Statement::Statement(sqlite3* db, const std::string& sql) : db_(db), sql_(sql) {
+  VMUNET_SQLITE(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement_, nullptr),
+                "preparing " + sql_);
+}
+
+Statement::~Statement() { sqlite3_finalize(statement_); }
+
+Statement& Statement::bind(int index, int64_t value) {
+  VMUNET_SQLITE(db_, sqlite3_bind_int64(statement_, index, value), "binding to " + sql_);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  VMUNET_SQLITE(db_, sqlite3_bind_double(statement_, index, value), "binding to " + sql_);
+  return *this;
+}
+
+Statement& Statement::bind(int index, const std::string& value) {
+  VMUNET_SQLITE(db_,
+                sqlite3_bind_text(statement_, index, value.data(),
+                                  static_cast<int>(value.size()), SQLITE_TRANSIENT),
+                "binding to " + sql_);
+  return *this;
+}
+
+bool Statement::step() {
+  const int status = sqlite3_step(statement_);
+  VMUNET_SQLITE(db_, status, "running " + sql_);
+  return status == SQLITE_ROW;
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(statement_);  // its status repeats the last step's, already checked
+  sqlite3_clear_bindings(statement_);
+}
+
+int64_t Statement::column_int(int index) const { return sqlite3_column_int64(statement_, index); }
+
+double Statement::column_double(int index) const {
+  return sqlite3_column_double(statement_, index);
+}
+
+std::string Statement::column_text(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement_, index));
+  return text ? std::string(text, static_cast<size_t>(sqlite3_column_bytes(statement_, index)))
+              : std::string();
+}
+
+void execute(sqlite3* db, const std::string& sql, const std::string& what) {
+  VMUNET_SQLITE(db, sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), what);
+}
+
+}  // namespace vmunet::sql
