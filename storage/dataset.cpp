@@ -27,9 +27,9 @@ void check_image_set(const ImageSet& set, const DatasetMeta& meta, const std::st
   if (set.count < 0 || set.height < 0 || set.width < 0 || set.channels < 0)
     throw Error(where + ": negative dimension");
   if (static_cast<int64_t>(set.images.size()) != pixels * set.channels)
-    throw Error(where + "/images: holds " + std::to_string(set.images.size()) +
-                " values, expected count*height*width*channels = " +
-                std::to_string(pixels * set.channels));
+    throw Error(
+        where + "/images: holds " + std::to_string(set.images.size()) +
+        " values, expected count*height*width*channels = " + std::to_string(pixels * set.channels));
   if (static_cast<int64_t>(set.masks.size()) != pixels)
     throw Error(where + "/masks: holds " + std::to_string(set.masks.size()) +
                 " values, expected count*height*width = " + std::to_string(pixels));
@@ -63,9 +63,9 @@ const std::vector<std::string>& binary_class_names() {
 }
 
 const std::vector<std::string>& synapse_class_names() {
-  static const std::vector<std::string> names{
-      "background", "aorta",    "gallbladder", "kidney_left", "kidney_right",
-      "liver",      "pancreas", "spleen",      "stomach"};
+  static const std::vector<std::string> names{"background",  "aorta",        "gallbladder",
+                                              "kidney_left", "kidney_right", "liver",
+                                              "pancreas",    "spleen",       "stomach"};
   return names;
 }
 
@@ -97,9 +97,9 @@ void check_meta(const DatasetMeta& meta, const std::string& where) {
   const size_t want_classes = meta.task == Task::binary ? 2 : 0;
   if ((want_classes && meta.class_names.size() != want_classes) || meta.class_names.size() < 2 ||
       meta.class_names.size() > 256)
-    throw Error(where + ": attribute 'class_names' has " +
-                std::to_string(meta.class_names.size()) + " names; a " + task_name(meta.task) +
-                " dataset needs " + (want_classes ? "exactly 2" : "2 to 256") + again);
+    throw Error(where + ": attribute 'class_names' has " + std::to_string(meta.class_names.size()) +
+                " names; a " + task_name(meta.task) + " dataset needs " +
+                (want_classes ? "exactly 2" : "2 to 256") + again);
   std::set<std::string> unique(meta.class_names.begin(), meta.class_names.end());
   if (unique.size() != meta.class_names.size() || unique.count(""))
     throw Error(where + ": attribute 'class_names' has empty or repeated names" + again);
@@ -128,8 +128,8 @@ void check_mask_values(const uint8_t* masks, const std::vector<int64_t>& shape,
 void check_volume_image(const Volume& volume, const std::string& where) {
   for (size_t i = 0; i < volume.image.size(); ++i)
     if (!(volume.image[i] >= 0.0f && volume.image[i] <= 1.0f))
-      throw Error(where + index_text({volume.depth, volume.height, volume.width},
-                                     static_cast<int64_t>(i)) +
+      throw Error(where +
+                  index_text({volume.depth, volume.height, volume.width}, static_cast<int64_t>(i)) +
                   " = " + std::to_string(volume.image[i]) +
                   " is outside [0, 1]; volumes hold CT values already clipped and scaled");
 }
@@ -158,8 +158,8 @@ void check_dataset(const Dataset& data, const std::string& where) {
                   std::to_string(volume.depth) + "x" + std::to_string(volume.height) + "x" +
                   std::to_string(volume.width) + ")");
     check_volume_image(volume, at + "/image");
-    check_mask_values(volume.label.data(), {volume.depth, volume.height, volume.width},
-                      data.meta, at + "/label");
+    check_mask_values(volume.label.data(), {volume.depth, volume.height, volume.width}, data.meta,
+                      at + "/label");
   }
 }
 

@@ -4,7 +4,8 @@
 // File layout (format version 1):
 //   /train/images uint8 [N,H,W,C]   /train/masks uint8 [N,H,W]   /train/names string [N]
 //   /test/...      the same (may hold 0 images when the test split is volumetric)
-//   /test/volumes/<case>/image float32 [D,H',W'] in [0,1]   /test/volumes/<case>/label uint8 [D,H',W']
+//   /test/volumes/<case>/image float32 [D,H',W'] in [0,1]   /test/volumes/<case>/label uint8
+//   [D,H',W']
 // Masks and labels hold 0/1 (binary task) or class ids < class_names.size() (multiclass).
 // Root attributes: format_version, name, task, class_names, resolution (= H = W), norm_train_mean,
 // norm_train_std, norm_test_mean, norm_test_std (over all uint8 pixel values of the split's

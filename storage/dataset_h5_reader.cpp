@@ -22,15 +22,14 @@ H5::H5File open_file(const std::string& path) {
 H5::DataSet open_dataset(const H5::Group& group, const std::string& name, H5T_class_t type_class,
                          size_t type_size, int rank, const std::string& where,
                          std::vector<hsize_t>& shape) {
-  const std::string type_text =
-      type_class == H5T_FLOAT ? "float" + std::to_string(8 * type_size)
-                              : "uint" + std::to_string(8 * type_size);
+  const std::string type_text = type_class == H5T_FLOAT ? "float" + std::to_string(8 * type_size)
+                                                        : "uint" + std::to_string(8 * type_size);
   if (!group.nameExists(name)) throw Error(where + ": missing" + kPrepareHint);
   H5::DataSet dataset = group.openDataSet(name);
-  const H5::DataType type = dataset.getDataType();
+  const H5T_class_t found_class = dataset.getTypeClass();
   const bool is_unsigned =
-      type_class != H5T_INTEGER || dataset.getIntType().getSign() == H5T_SGN_NONE;
-  if (dataset.getTypeClass() != type_class || type.getSize() != type_size || !is_unsigned)
+      found_class != H5T_INTEGER || dataset.getIntType().getSign() == H5T_SGN_NONE;
+  if (found_class != type_class || dataset.getDataType().getSize() != type_size || !is_unsigned)
     throw Error(where + ": element type is not " + type_text + kPrepareHint);
   const H5::DataSpace space = dataset.getSpace();
   if (space.getSimpleExtentNdims() != rank)

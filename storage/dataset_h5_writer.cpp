@@ -12,8 +12,8 @@ namespace {
 
 // Chunks of whole images, about 256 KiB each: whole-file reads stay fast and appends stay cheap.
 hsize_t images_per_chunk(int64_t image_bytes) {
-  return static_cast<hsize_t>(std::clamp<int64_t>((256 << 10) / std::max<int64_t>(image_bytes, 1),
-                                                  1, 256));
+  return static_cast<hsize_t>(
+      std::clamp<int64_t>((256 << 10) / std::max<int64_t>(image_bytes, 1), 1, 256));
 }
 
 H5::DataSet create_growing(const H5::Group& group, const std::string& name,
@@ -83,9 +83,9 @@ struct DatasetWriter::State {
     const auto side = static_cast<hsize_t>(meta.resolution);
     const std::string what = partial_path + ": creating /" + name;
     open_group(split, name);
-    VMUNET_H5(what, split.images = create_growing(split.group, "images",
-                                                  {side, side, static_cast<hsize_t>(channels)},
-                                                  gzip_level));
+    VMUNET_H5(what,
+              split.images = create_growing(
+                  split.group, "images", {side, side, static_cast<hsize_t>(channels)}, gzip_level));
     VMUNET_H5(what, split.masks = create_growing(split.group, "masks", {side, side}, gzip_level));
     split.channels = channels;
   }
@@ -120,13 +120,13 @@ DatasetWriter::~DatasetWriter() {
   std::remove(state_->partial_path.c_str());
 }
 
-void DatasetWriter::append(const std::string& split_name, const uint8_t* image,
-                           const uint8_t* mask, int64_t height, int64_t width, int64_t channels,
+void DatasetWriter::append(const std::string& split_name, const uint8_t* image, const uint8_t* mask,
+                           int64_t height, int64_t width, int64_t channels,
                            const std::string& name) {
   State& s = *state_;
   State::Split& split = s.split(split_name);
-  const std::string where = s.path + ": /" + split_name + " sample " +
-                            std::to_string(split.count) + " (" + name + ")";
+  const std::string where =
+      s.path + ": /" + split_name + " sample " + std::to_string(split.count) + " (" + name + ")";
   if (height != s.meta.resolution || width != s.meta.resolution)
     throw Error(where + " is " + std::to_string(height) + "x" + std::to_string(width) +
                 ", the dataset's resolution is " + std::to_string(s.meta.resolution));
@@ -171,11 +171,13 @@ void DatasetWriter::add_volume(const Volume& volume) {
                                     static_cast<hsize_t>(volume.width)};
     const std::vector<hsize_t> chunk{1, dims[1], dims[2]};
     const H5::DataSpace space(3, dims.data());
-    group.createDataSet("image", H5::PredType::IEEE_F32LE, space,
-                        h5::dataset_properties(chunk, s.gzip_level))
+    group
+        .createDataSet("image", H5::PredType::IEEE_F32LE, space,
+                       h5::dataset_properties(chunk, s.gzip_level))
         .write(volume.image.data(), H5::PredType::NATIVE_FLOAT);
-    group.createDataSet("label", H5::PredType::STD_U8LE, space,
-                        h5::dataset_properties(chunk, s.gzip_level))
+    group
+        .createDataSet("label", H5::PredType::STD_U8LE, space,
+                       h5::dataset_properties(chunk, s.gzip_level))
         .write(volume.label.data(), H5::PredType::NATIVE_UINT8);
   }());
 }
@@ -220,8 +222,8 @@ void DatasetWriter::commit() {
 
 void write_dataset(const std::string& path, const Dataset& data, int gzip_level) {
   DatasetWriter writer(path, data.meta, gzip_level);
-  for (const auto& [name, set] : {std::pair<const char*, const ImageSet*>{"train", &data.train},
-                                  {"test", &data.test}}) {
+  for (const auto& [name, set] :
+       {std::pair<const char*, const ImageSet*>{"train", &data.train}, {"test", &data.test}}) {
     const int64_t image_size = set->height * set->width * set->channels;
     const int64_t mask_size = set->height * set->width;
     if (static_cast<int64_t>(set->images.size()) != set->count * image_size ||

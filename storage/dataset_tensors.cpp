@@ -20,11 +20,11 @@ torch::Tensor owning_tensor(std::vector<T>&& values, std::vector<int64_t> shape,
 
 SplitTensors split_tensors(ImageSet&& set, const torch::Device& device) {
   SplitTensors out;
-  out.images = owning_tensor(std::move(set.images),
-                             {set.count, set.height, set.width, set.channels}, torch::kUInt8,
-                             device);
-  out.masks =
-      owning_tensor(std::move(set.masks), {set.count, set.height, set.width}, torch::kUInt8, device);
+  out.images =
+      owning_tensor(std::move(set.images), {set.count, set.height, set.width, set.channels},
+                    torch::kUInt8, device);
+  out.masks = owning_tensor(std::move(set.masks), {set.count, set.height, set.width}, torch::kUInt8,
+                            device);
   out.names = std::move(set.names);
   return out;
 }

@@ -22,8 +22,7 @@ H5::DSetCreatPropList dataset_properties(const std::vector<hsize_t>& chunk, int 
 
 void write_attribute(const H5::H5Object& object, const std::string& name, int64_t value);
 void write_attribute(const H5::H5Object& object, const std::string& name, double value);
-void write_attribute(const H5::H5Object& object, const std::string& name,
-                     const std::string& value);
+void write_attribute(const H5::H5Object& object, const std::string& name, const std::string& value);
 void write_attribute(const H5::H5Object& object, const std::string& name,
                      const std::vector<std::string>& values);
 
@@ -47,11 +46,11 @@ std::vector<std::string> read_strings(const H5::DataSet& dataset, const std::str
 
 // Runs an HDF5 statement or expression; an H5::Exception becomes
 // Error("<what>: <HDF5 message> (<file>:<line>)"). `what` should name the file and the object.
-#define VMUNET_H5(what, ...)                                  \
-  [&]() -> decltype(auto) {                                   \
-    try {                                                     \
-      return __VA_ARGS__;                                     \
-    } catch (const H5::Exception& h5_error) {                 \
+#define VMUNET_H5(what, ...)                                    \
+  [&]() -> decltype(auto) {                                     \
+    try {                                                       \
+      return __VA_ARGS__;                                       \
+    } catch (const H5::Exception& h5_error) {                   \
       ::vmunet::h5::fail(__FILE__, __LINE__, (what), h5_error); \
-    }                                                         \
+    }                                                           \
   }()

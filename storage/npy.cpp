@@ -11,7 +11,8 @@
 namespace vmunet {
 namespace {
 
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .npy reader assumes a little-endian host");
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the .npy reader assumes a little-endian host");
 
 struct TypeInfo {
   NpyType type;
@@ -20,9 +21,9 @@ struct TypeInfo {
 
 const std::map<std::string, TypeInfo>& known_types() {
   static const std::map<std::string, TypeInfo> types{
-      {"|b1", {NpyType::boolean, 1}}, {"|i1", {NpyType::int8, 1}},  {"|u1", {NpyType::uint8, 1}},
-      {"<i1", {NpyType::int8, 1}},    {"<u1", {NpyType::uint8, 1}}, {"<i2", {NpyType::int16, 2}},
-      {"<u2", {NpyType::uint16, 2}},  {"<i4", {NpyType::int32, 4}}, {"<u4", {NpyType::uint32, 4}},
+      {"|b1", {NpyType::boolean, 1}}, {"|i1", {NpyType::int8, 1}},   {"|u1", {NpyType::uint8, 1}},
+      {"<i1", {NpyType::int8, 1}},    {"<u1", {NpyType::uint8, 1}},  {"<i2", {NpyType::int16, 2}},
+      {"<u2", {NpyType::uint16, 2}},  {"<i4", {NpyType::int32, 4}},  {"<u4", {NpyType::uint32, 4}},
       {"<i8", {NpyType::int64, 8}},   {"<u8", {NpyType::uint64, 8}}, {"<f4", {NpyType::float32, 4}},
       {"<f8", {NpyType::float64, 8}}};
   return types;
@@ -155,16 +156,36 @@ std::vector<float> NpyArray::to_float() const {
   const int64_t n = size();
   switch (type) {
     case NpyType::boolean:
-    case NpyType::uint8: convert<uint8_t>(in, n, out.data()); break;
-    case NpyType::int8: convert<int8_t>(in, n, out.data()); break;
-    case NpyType::int16: convert<int16_t>(in, n, out.data()); break;
-    case NpyType::uint16: convert<uint16_t>(in, n, out.data()); break;
-    case NpyType::int32: convert<int32_t>(in, n, out.data()); break;
-    case NpyType::uint32: convert<uint32_t>(in, n, out.data()); break;
-    case NpyType::int64: convert<int64_t>(in, n, out.data()); break;
-    case NpyType::uint64: convert<uint64_t>(in, n, out.data()); break;
-    case NpyType::float32: convert<float>(in, n, out.data()); break;
-    case NpyType::float64: convert<double>(in, n, out.data()); break;
+    case NpyType::uint8:
+      convert<uint8_t>(in, n, out.data());
+      break;
+    case NpyType::int8:
+      convert<int8_t>(in, n, out.data());
+      break;
+    case NpyType::int16:
+      convert<int16_t>(in, n, out.data());
+      break;
+    case NpyType::uint16:
+      convert<uint16_t>(in, n, out.data());
+      break;
+    case NpyType::int32:
+      convert<int32_t>(in, n, out.data());
+      break;
+    case NpyType::uint32:
+      convert<uint32_t>(in, n, out.data());
+      break;
+    case NpyType::int64:
+      convert<int64_t>(in, n, out.data());
+      break;
+    case NpyType::uint64:
+      convert<uint64_t>(in, n, out.data());
+      break;
+    case NpyType::float32:
+      convert<float>(in, n, out.data());
+      break;
+    case NpyType::float64:
+      convert<double>(in, n, out.data());
+      break;
   }
   return out;
 }

@@ -10,10 +10,10 @@ namespace vmunet {
 namespace {
 
 // A libzip status check naming the operation and the archive's own error text.
-#define VMUNET_ZIP(ok, archive, what)                                                   \
-  do {                                                                                  \
-    if (!(ok)) ::vmunet::fail_at(__FILE__, __LINE__, (what) + std::string(": ") +        \
-                                                      zip_strerror(archive));           \
+#define VMUNET_ZIP(ok, archive, what)                                                            \
+  do {                                                                                           \
+    if (!(ok))                                                                                   \
+      ::vmunet::fail_at(__FILE__, __LINE__, (what) + std::string(": ") + zip_strerror(archive)); \
   } while (0)
 
 struct ArchiveCloser {

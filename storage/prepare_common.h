@@ -16,8 +16,7 @@ struct PrepareSummary {
 
 // Sizes must be positive multiples of 32 (the network downsamples 32x); several sizes need
 // "{size}" in `out` so that each gets its own file.
-void check_sizes(const std::vector<int>& sizes, const std::string& out,
-                 const std::string& command);
+void check_sizes(const std::vector<int>& sizes, const std::string& out, const std::string& command);
 // `out` with every "{size}" replaced by `size`.
 std::string output_path(const std::string& out, int size);
 

@@ -22,8 +22,8 @@ struct Splits {
   std::vector<ImagePair> train, test;
 };
 
-Pairing pair_folder(const std::string& images, const std::string& masks,
-                    const IsicOptions& options, PrepareSummary& summary) {
+Pairing pair_folder(const std::string& images, const std::string& masks, const IsicOptions& options,
+                    PrepareSummary& summary) {
   Pairing pairing = pair_by_stem(images, masks, options.mask_suffix);
   if (!pairing.problems.empty() && options.strict)
     report_problem(pairing.problems.front() + " (" + std::to_string(pairing.problems.size()) +
@@ -38,9 +38,11 @@ Splits make_splits(const IsicOptions& options, PrepareSummary& summary) {
   if (!options.root.empty()) {
     const std::filesystem::path root(options.root);
     splits.train = pair_folder((root / "train/images").string(), (root / "train/masks").string(),
-                               options, summary).pairs;
-    splits.test = pair_folder((root / "val/images").string(), (root / "val/masks").string(),
-                              options, summary).pairs;
+                               options, summary)
+                       .pairs;
+    splits.test =
+        pair_folder((root / "val/images").string(), (root / "val/masks").string(), options, summary)
+            .pairs;
     return splits;
   }
   const std::vector<ImagePair> pairs =
@@ -139,7 +141,8 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
         std::make_unique<DatasetWriter>(output_path(options.out, size), meta, options.gzip_level));
   }
 
-  ProgressBar progress("prepare isic", static_cast<int64_t>(splits.train.size() + splits.test.size()));
+  ProgressBar progress("prepare isic",
+                       static_cast<int64_t>(splits.train.size() + splits.test.size()));
   for (const auto& [split, pairs] :
        {std::pair{"train", &splits.train}, std::pair{"test", &splits.test}}) {
     for (const ImagePair& pair : *pairs) {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
 #include "common/error.h"
@@ -42,7 +42,8 @@ std::vector<std::string> read_list(const fs::path& path) {
 bool to_unit_range(std::vector<float>& values, const std::string& where, std::string& problem) {
   for (float& v : values) {
     if (!(v >= -1e-3f && v <= 1.001f)) {
-      problem = where + " holds " + std::to_string(v) + ", outside [0, 1] (expected CT values "
+      problem = where + " holds " + std::to_string(v) +
+                ", outside [0, 1] (expected CT values "
                 "clipped and scaled as in TransUNet's preprocessing)";
       return false;
     }
@@ -190,8 +191,8 @@ PrepareSummary prepare_synapse(const SynapseOptions& options) {
     if (load_slice(root / "train_npz" / (name + ".npz"), slice, problem)) {
       for (size_t s = 0; s < options.sizes.size(); ++s) {
         resize_slice(slice, options.sizes[s], image, label);
-        writers[s]->append("train", image.data(), label.data(), options.sizes[s],
-                           options.sizes[s], 1, name);
+        writers[s]->append("train", image.data(), label.data(), options.sizes[s], options.sizes[s],
+                           1, name);
       }
     } else {
       report_problem(problem, options.strict, summary);

@@ -56,9 +56,10 @@ RunStatus parse_run_status(const std::string& text) {
               "' (pending, running, done, failed, oom, diverged, preempted)");
 }
 
-ResultsDb::ResultsDb(const std::string& path, Mode mode, int busy_timeout_ms) : path_(path) {
-  const int flags = mode == Mode::read_write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                             : SQLITE_OPEN_READONLY;
+ResultsDb::ResultsDb(const std::string& path, Mode mode, int busy_timeout_ms)
+    : path_(path), mode_(mode) {
+  const int flags =
+      mode == Mode::read_write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
   const int status = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (status != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(status);
@@ -129,7 +130,8 @@ void ResultsDb::transaction(const std::function<void()>& body) {
     body();
     return;
   }
-  sql::execute(db_, "BEGIN IMMEDIATE", "starting a transaction");
+  sql::execute(db_, mode_ == Mode::read_write ? "BEGIN IMMEDIATE" : "BEGIN",
+               "starting a transaction");
   try {
     body();
   } catch (...) {
@@ -255,7 +257,8 @@ WHERE id = ?1
 
 void ResultsDb::record_epoch(int64_t run_id, const EpochRecord& epoch) {
   // A NaN loss is not an epoch to record: the run ends as diverged, with its error text.
-  for (const auto& [name, value] : {std::pair{"loss", epoch.loss}, {"lr", epoch.lr},
+  for (const auto& [name, value] : {std::pair{"loss", epoch.loss},
+                                    {"lr", epoch.lr},
                                     {"seconds", epoch.seconds},
                                     {"images_per_s", epoch.images_per_s}})
     check_finite(value, "epoch " + std::to_string(epoch.epoch) + " " + name);
@@ -282,8 +285,8 @@ void ResultsDb::record_metric(int64_t run_id, const std::string& split, const st
       .run();
 }
 
-void ResultsDb::record_case(int64_t run_id, const std::string& split,
-                            const std::string& case_name, const std::string& name, double value) {
+void ResultsDb::record_case(int64_t run_id, const std::string& split, const std::string& case_name,
+                            const std::string& name, double value) {
   check_finite(value, "case " + case_name + " metric " + name);
   statement(
       "INSERT OR REPLACE INTO cases (run_id, split, case_name, name, value) "
@@ -297,8 +300,7 @@ void ResultsDb::record_case(int64_t run_id, const std::string& split,
 }
 
 void ResultsDb::record_artifact(int64_t run_id, const ArtifactRecord& artifact) {
-  statement(
-      "INSERT OR REPLACE INTO artifacts (run_id, path, kind, sha256) VALUES (?, ?, ?, ?)")
+  statement("INSERT OR REPLACE INTO artifacts (run_id, path, kind, sha256) VALUES (?, ?, ?, ?)")
       .bind(1, run_id)
       .bind(2, artifact.path)
       .bind(3, artifact.kind)
@@ -318,8 +320,8 @@ std::vector<EpochRecord> ResultsDb::epochs(int64_t run_id) {
 }
 
 std::vector<MetricRecord> ResultsDb::metrics(int64_t run_id) {
-  auto& query = statement(
-      "SELECT split, name, value FROM metrics WHERE run_id = ? ORDER BY split, name");
+  auto& query =
+      statement("SELECT split, name, value FROM metrics WHERE run_id = ? ORDER BY split, name");
   query.bind(1, run_id);
   std::vector<MetricRecord> rows;
   while (query.step())
@@ -334,8 +336,8 @@ std::vector<CaseRecord> ResultsDb::cases(int64_t run_id) {
   query.bind(1, run_id);
   std::vector<CaseRecord> rows;
   while (query.step())
-    rows.push_back({query.column_text(0), query.column_text(1), query.column_text(2),
-                    query.column_double(3)});
+    rows.push_back(
+        {query.column_text(0), query.column_text(1), query.column_text(2), query.column_double(3)});
   return rows;
 }
 

@@ -79,7 +79,8 @@ class ResultsDb {
   int schema_version();
 
   // Runs `body` as one transaction: committed when it returns, rolled back if it throws. Nested
-  // calls join the outer transaction.
+  // calls join the outer transaction. Read-write: takes the write lock at once (BEGIN IMMEDIATE);
+  // read-only: every query in `body` sees the same snapshot.
   void transaction(const std::function<void()>& body);
 
   // Sweeps: created once by name; a later call with the same name returns the same id and keeps
@@ -115,6 +116,7 @@ class ResultsDb {
   std::vector<RunRecord> query_runs(const char* sql, int64_t parameter);
 
   std::string path_;
+  Mode mode_;
   sqlite3* db_ = nullptr;
   std::map<std::string, std::unique_ptr<sql::Statement>> statements_;
 };

@@ -14,10 +14,10 @@ class Rng {
   explicit Rng(uint64_t seed) : engine_(seed) {}
 
   uint64_t bits() { return engine_(); }
-  double uniform();                        // [0, 1), 53 random bits
-  double uniform(double low, double high);  // [low, high)
-  int64_t below(int64_t n);                 // [0, n), unbiased; n > 0
-  double normal();                          // standard normal (Box-Muller)
+  double uniform();                             // [0, 1), 53 random bits
+  double uniform(double low, double high);      // [low, high)
+  int64_t below(int64_t n);                     // [0, n), unbiased; n > 0
+  double normal();                              // standard normal (Box-Muller)
   std::vector<int64_t> permutation(int64_t n);  // Fisher-Yates shuffle of 0..n-1
 
  private:

@@ -7,8 +7,8 @@ namespace vmunet::sql {
 void fail(const char* file, int line, sqlite3* db, int status, const std::string& what) {
   std::string message = sqlite3_errstr(status);
   if (db && sqlite3_errcode(db) == status) message = sqlite3_errmsg(db);
-  const std::string path = db && sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main")
-                                                                 : "";
+  const std::string path =
+      db && sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "";
   fail_at(file, line, (path.empty() ? "" : path + ": ") + what + ": " + message);
 }
 
@@ -31,8 +31,8 @@ Statement& Statement::bind(int index, double value) {
 
 Statement& Statement::bind(int index, const std::string& value) {
   VMUNET_SQLITE(db_,
-                sqlite3_bind_text(statement_, index, value.data(),
-                                  static_cast<int>(value.size()), SQLITE_TRANSIENT),
+                sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()),
+                                  SQLITE_TRANSIENT),
                 "binding to " + sql_);
   return *this;
 }

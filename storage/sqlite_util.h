@@ -45,10 +45,9 @@ void execute(sqlite3* db, const std::string& sql, const std::string& what);
 
 }  // namespace vmunet::sql
 
-#define VMUNET_SQLITE(db, call, what)                                             \
-  do {                                                                            \
-    const int sqlite_status = (call);                                             \
-    if (sqlite_status != SQLITE_OK && sqlite_status != SQLITE_ROW &&              \
-        sqlite_status != SQLITE_DONE)                                             \
-      ::vmunet::sql::fail(__FILE__, __LINE__, (db), sqlite_status, (what));        \
+#define VMUNET_SQLITE(db, call, what)                                                              \
+  do {                                                                                             \
+    const int sqlite_status = (call);                                                              \
+    if (sqlite_status != SQLITE_OK && sqlite_status != SQLITE_ROW && sqlite_status != SQLITE_DONE) \
+      ::vmunet::sql::fail(__FILE__, __LINE__, (db), sqlite_status, (what));                        \
   } while (0)

@@ -12,8 +12,14 @@ namespace vmunet {
 namespace {
 
 // Independent streams per (split, sample), so sample i never depends on how many came before.
-enum Stream : uint64_t { kSkinTrain = 1, kSkinTest, kCtTrainBody, kCtTrainSlice, kCtTestBody,
-                         kCtTestSlice };
+enum Stream : uint64_t {
+  kSkinTrain = 1,
+  kSkinTest,
+  kCtTrainBody,
+  kCtTrainSlice,
+  kCtTestBody,
+  kCtTestSlice
+};
 
 uint64_t stream_seed(uint64_t seed, Stream stream, uint64_t index) {
   uint64_t z = seed ^ (static_cast<uint64_t>(stream) << 56) ^ (index * 0x9E3779B97F4A7C15ull);
@@ -28,8 +34,8 @@ std::string numbered(const char* format, int64_t a, int64_t b = 0) {
   return text;
 }
 
-void add_skin_images(ImageSet& set, const SyntheticOptions& options, int64_t count,
-                     Stream stream, const std::string& prefix) {
+void add_skin_images(ImageSet& set, const SyntheticOptions& options, int64_t count, Stream stream,
+                     const std::string& prefix) {
   const int64_t side = options.size;
   set = {count, side, side, 3, {}, {}, {}};
   set.images.resize(static_cast<size_t>(count * side * side * 3));
@@ -137,8 +143,7 @@ Dataset make_synthetic(const SyntheticOptions& options) {
                 " must be a multiple of 32 (the network downsamples 32x) in 32..2048");
   if (options.slices_per_volume < 1)
     throw Error("prepare synthetic: slices per volume must be at least 1");
-  Dataset data =
-      options.task == Task::binary ? make_binary(options) : make_multiclass(options);
+  Dataset data = options.task == Task::binary ? make_binary(options) : make_multiclass(options);
   data.meta.resolution = options.size;
   data.meta.source = std::string("vmunet prepare synthetic --task ") + task_name(options.task) +
                      " --train " + std::to_string(options.train) + " --test " +

@@ -4,8 +4,8 @@
 //     colour, size and border sharpness, small freckles that are not lesions, hairs across
 //     everything, vignetting and sensor noise;
 //   multiclass: CT-like grey slices through synthetic patients: body, fat, spine, and the eight
-//     Synapse organs as irregular ellipsoids of distinct intensity and texture, plus noise; the test
-//     split is stored as volumes of consecutive slices, one per patient, as on Synapse.
+//     Synapse organs as irregular ellipsoids of distinct intensity and texture, plus noise; the
+//     test split is stored as volumes of consecutive slices, one per patient, as on Synapse.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,6 @@ struct SyntheticOptions {
 Dataset make_synthetic(const SyntheticOptions& options);
 
 // make_synthetic() written to `out`.
-void prepare_synthetic(const SyntheticOptions& options, const std::string& out,
-                       int gzip_level = 4);
+void prepare_synthetic(const SyntheticOptions& options, const std::string& out, int gzip_level = 4);
 
 }  // namespace vmunet

@@ -11,14 +11,14 @@ namespace {
 // Typical anatomy in Synapse label order; each patient jitters it.
 //                    x     y     rx     ry    angle  z     half  intensity texture
 constexpr Organ kTemplates[8] = {
-    {0.53, 0.68, 0.035, 0.035, 0.0, 0.50, 0.90, 0.78, 0.03, {}, {}},   // aorta
-    {0.36, 0.55, 0.045, 0.035, 0.5, 0.45, 0.25, 0.30, 0.03, {}, {}},   // gallbladder
-    {0.70, 0.68, 0.075, 0.045, 1.1, 0.55, 0.35, 0.64, 0.06, {}, {}},   // kidney (L)
-    {0.32, 0.69, 0.075, 0.045, -1.1, 0.60, 0.35, 0.64, 0.06, {}, {}},  // kidney (R)
-    {0.30, 0.45, 0.190, 0.160, 0.2, 0.35, 0.55, 0.56, 0.05, {}, {}},   // liver
-    {0.55, 0.57, 0.130, 0.030, -0.25, 0.50, 0.20, 0.50, 0.12, {}, {}}, // pancreas
-    {0.76, 0.52, 0.080, 0.055, 0.9, 0.35, 0.30, 0.60, 0.05, {}, {}},   // spleen
-    {0.62, 0.38, 0.120, 0.090, -0.3, 0.40, 0.35, 0.46, 0.08, {}, {}},  // stomach
+    {0.53, 0.68, 0.035, 0.035, 0.0, 0.50, 0.90, 0.78, 0.03, {}, {}},    // aorta
+    {0.36, 0.55, 0.045, 0.035, 0.5, 0.45, 0.25, 0.30, 0.03, {}, {}},    // gallbladder
+    {0.70, 0.68, 0.075, 0.045, 1.1, 0.55, 0.35, 0.64, 0.06, {}, {}},    // kidney (L)
+    {0.32, 0.69, 0.075, 0.045, -1.1, 0.60, 0.35, 0.64, 0.06, {}, {}},   // kidney (R)
+    {0.30, 0.45, 0.190, 0.160, 0.2, 0.35, 0.55, 0.56, 0.05, {}, {}},    // liver
+    {0.55, 0.57, 0.130, 0.030, -0.25, 0.50, 0.20, 0.50, 0.12, {}, {}},  // pancreas
+    {0.76, 0.52, 0.080, 0.055, 0.9, 0.35, 0.30, 0.60, 0.05, {}, {}},    // spleen
+    {0.62, 0.38, 0.120, 0.090, -0.3, 0.40, 0.35, 0.46, 0.08, {}, {}},   // stomach
 };
 // Painting order: large organs first, so small ones lying over them stay visible.
 constexpr int kPaintOrder[8] = {4, 6, 7, 2, 3, 5, 1, 0};
@@ -55,8 +55,7 @@ CtBody random_ct_body(Rng& rng) {
   return body;
 }
 
-void draw_ct_slice(const CtBody& body, double z, Rng& rng, int size, float* image,
-                   uint8_t* label) {
+void draw_ct_slice(const CtBody& body, double z, Rng& rng, int size, float* image, uint8_t* label) {
   const double pixel = 1.0 / size;
   const std::vector<float> tissue = value_noise(rng, size, 8);
   const std::vector<float> fine = value_noise(rng, size, std::max(8, size / 4));
@@ -78,8 +77,9 @@ void draw_ct_slice(const CtBody& body, double z, Rng& rng, int size, float* imag
 
       // Air, subcutaneous fat, soft tissue, then the vertebra with its darker canal.
       const double outline = ellipse_radius(u - body.x, v - body.y, body.rx, body.ry);
-      double value = outline > 1 ? 0.02 : outline > 0.86 ? 0.27 + 0.04 * texture
-                                                          : 0.42 + 0.06 * texture;
+      double value = outline > 1      ? 0.02
+                     : outline > 0.86 ? 0.27 + 0.04 * texture
+                                      : 0.42 + 0.06 * texture;
       const double spine = std::hypot(u - spine_x, v - spine_y);
       if (spine < spine_r) value = spine < 0.45 * spine_r ? 0.35 : 0.88 + 0.05 * grain;
       uint8_t cls = 0;

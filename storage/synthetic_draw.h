@@ -17,10 +17,10 @@ void draw_skin(Rng& rng, int size, uint8_t* image, uint8_t* mask);
 
 // One synthetic patient: where each organ sits, how large, how bright.
 struct Organ {
-  double x, y;          // centre, fraction of the image
-  double rx, ry;        // semi-axes at the widest slice, fraction of the image
-  double angle;         // in-plane rotation, radians
-  double z, half_depth; // extent along the volume, z in [0, 1]
+  double x, y;           // centre, fraction of the image
+  double rx, ry;         // semi-axes at the widest slice, fraction of the image
+  double angle;          // in-plane rotation, radians
+  double z, half_depth;  // extent along the volume, z in [0, 1]
   double intensity, texture;
   double harmonics[3], phases[3];  // boundary irregularity
 };
@@ -33,7 +33,6 @@ struct CtBody {
 CtBody random_ct_body(Rng& rng);
 
 // The slice at height z in [0, 1]: image [size, size] in [0, 1], label [size, size] of class ids.
-void draw_ct_slice(const CtBody& body, double z, Rng& rng, int size, float* image,
-                   uint8_t* label);
+void draw_ct_slice(const CtBody& body, double z, Rng& rng, int size, float* image, uint8_t* label);
 
 }  // namespace vmunet::synthetic

@@ -53,7 +53,8 @@ std::vector<float> draw_hairs(Rng& rng, int size) {
     const double angle = rng.uniform(0.0, 2.0 * M_PI), length = side * rng.uniform(0.4, 1.2);
     const double x2 = x0 + length * std::cos(angle), y2 = y0 + length * std::sin(angle);
     const double bend = side * rng.uniform(-0.2, 0.2);
-    const double x1 = (x0 + x2) / 2 - bend * std::sin(angle), y1 = (y0 + y2) / 2 + bend * std::cos(angle);
+    const double x1 = (x0 + x2) / 2 - bend * std::sin(angle),
+                 y1 = (y0 + y2) / 2 + bend * std::cos(angle);
     const double half_width = std::max(0.35, side / 64.0 * rng.uniform(0.3, 0.8));
     const int steps = 4 * size;
     for (int i = 0; i <= steps; ++i) {
@@ -125,17 +126,16 @@ void draw_skin(Rng& rng, int size, uint8_t* image, uint8_t* mask) {
       const double inside = lesion.inside(px, py);
       mask[p] = inside > 0 ? 1 : 0;
       const double alpha = sigmoid(inside / border_width);
-      const double centre = std::clamp(1.0 - std::hypot(px - lesion.cx, py - lesion.cy) /
-                                                 lesion.radius,
-                                       0.0, 1.0);
+      const double centre =
+          std::clamp(1.0 - std::hypot(px - lesion.cx, py - lesion.cy) / lesion.radius, 0.0, 1.0);
       double freckle_alpha = 0;
       for (const Freckle& f : freckles)
         freckle_alpha = std::max(
             freckle_alpha, std::clamp(f.radius + 0.5 - std::hypot(px - f.x, py - f.y), 0.0, 1.0));
       const double radial = std::hypot(px - vx, py - vy) / (side * M_SQRT1_2);
-      const double light = (1.0 - vignette * std::pow(radial, 2.5)) *
-                           (1.0 - 0.9 * sigmoid((std::hypot(px - side / 2, py - side / 2) -
-                                                 field_radius) / scale));
+      const double light =
+          (1.0 - vignette * std::pow(radial, 2.5)) *
+          (1.0 - 0.9 * sigmoid((std::hypot(px - side / 2, py - side / 2) - field_radius) / scale));
       for (int c = 0; c < 3; ++c) {
         double value = skin[c] * (1 + 0.14 * (mottling[p] - 0.5)) * (1 + 0.08 * (grain[p] - 0.5));
         value *= 1 - (1 - freckle_darkness) * freckle_alpha;
