@@ -1,0 +1,109 @@
+#include "worker/evaluate.h"
+
+#include <torch/torch.h>
+
+#include "worker/confusion_metrics.h"
+#include "worker/data_pipeline.h"
+#include "worker/volume_metrics.h"
+
+namespace vmunet {
+
+EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
+                           double threshold, int64_t batch_size, Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  BinaryConfusion confusion;
+  const auto [begin, end] = rank_share(inputs.size(0), comm.rank(), comm.size());
+  for (int64_t i = begin; i < end; i += batch_size) {
+    const int64_t n = std::min(batch_size, end - i);
+    auto probs = model->output(model->forward(inputs.narrow(0, i, n)));
+    confusion.add(probs.squeeze(1), masks.narrow(0, i, n), threshold);
+  }
+  const auto counts = confusion.to_array();
+  auto t = torch::tensor(std::vector<int64_t>(counts.begin(), counts.end()), torch::kLong);
+  comm.all_reduce_sum(t);
+  std::array<int64_t, 4> total{};
+  for (int k = 0; k < 4; ++k) total[k] = t[k].item<int64_t>();
+  const auto all = BinaryConfusion::from_array(total);
+  const auto m = all.metrics();
+  EvalResult r;
+  r.metrics = {{"miou", m.miou},       {"dsc", m.dsc},         {"acc", m.acc},
+               {"spe", m.spe},         {"sen", m.sen},         {"tp", double(all.tp)},
+               {"fp", double(all.fp)}, {"fn", double(all.fn)}, {"tn", double(all.tn)}};
+  return r;
+}
+
+namespace {
+
+// Predicted class ids (D, H, W) of one volume, slice-wise at the network's input size.
+torch::Tensor predict_volume(VMUNet& model, const VolumeTensors& v, int64_t size,
+                             int64_t batch_size, torch::Device device) {
+  namespace F = torch::nn::functional;
+  const int64_t D = v.image.size(0), H = v.image.size(1), W = v.image.size(2);
+  std::vector<torch::Tensor> out;
+  for (int64_t z = 0; z < D; z += batch_size) {
+    const int64_t n = std::min(batch_size, D - z);
+    auto x = v.image.narrow(0, z, n).unsqueeze(1).to(device, torch::kFloat);
+    if (H != size || W != size)
+      x = F::interpolate(x, F::InterpolateFuncOptions()
+                                .size(std::vector<int64_t>{size, size})
+                                .mode(torch::kBicubic)
+                                .align_corners(false));
+    auto cls = model->forward(x).argmax(1, true).to(torch::kFloat);
+    if (H != size || W != size)
+      cls = F::interpolate(
+          cls, F::InterpolateFuncOptions().size(std::vector<int64_t>{H, W}).mode(torch::kNearest));
+    out.push_back(cls.squeeze(1).to(torch::kCPU, torch::kByte));
+  }
+  return torch::cat(out, 0);
+}
+
+std::vector<uint8_t> bytes_of(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU, torch::kByte).contiguous();
+  return std::vector<uint8_t>(c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel());
+}
+
+}  // namespace
+
+EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,
+                            const DatasetMeta& meta, int64_t size, int64_t batch_size,
+                            Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const int num_classes = static_cast<int>(meta.num_classes());
+  const int64_t V = static_cast<int64_t>(volumes.size()), organs = num_classes - 1;
+  const auto device = model->parameters().front().device();
+  // Every rank fills its own volumes' rows; the sum over ranks is the full table, exactly.
+  auto table = torch::zeros({V, organs, 2}, torch::kDouble);
+  for (int64_t i = comm.rank(); i < V; i += comm.size()) {
+    const auto& v = volumes[i];
+    const Grid3 grid{v.image.size(0), v.image.size(1), v.image.size(2)};
+    const auto scores = score_volume(bytes_of(predict_volume(model, v, size, batch_size, device)),
+                                     bytes_of(v.label), grid, num_classes);
+    for (int64_t o = 0; o < organs; ++o) {
+      table[i][o][0] = scores[o].dice;
+      table[i][o][1] = scores[o].hd95;
+    }
+  }
+  comm.all_reduce_sum(table);
+
+  EvalResult r;
+  std::vector<std::vector<OrganScore>> all(V, std::vector<OrganScore>(organs));
+  for (int64_t i = 0; i < V; ++i)
+    for (int64_t o = 0; o < organs; ++o) {
+      all[i][o] = {table[i][o][0].item<double>(), table[i][o][1].item<double>()};
+      const auto& organ = meta.class_names[o + 1];
+      r.cases[volumes[i].name]["dsc/" + organ] = all[i][o].dice;
+      r.cases[volumes[i].name]["hd95/" + organ] = all[i][o].hd95;
+    }
+  const auto summary = summarize_volumes(all);
+  r.metrics["dsc"] = summary.mean.dice;
+  r.metrics["hd95"] = summary.mean.hd95;
+  for (int64_t o = 0; o < organs; ++o) {
+    r.metrics["dsc/" + meta.class_names[o + 1]] = summary.per_organ[o].dice;
+    r.metrics["hd95/" + meta.class_names[o + 1]] = summary.per_organ[o].hd95;
+  }
+  return r;
+}
+
+}  // namespace vmunet

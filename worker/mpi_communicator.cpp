@@ -1,0 +1,104 @@
+#include "worker/mpi_communicator.h"
+
+#define OMPI_SKIP_MPICXX 1
+#include <mpi.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "common/error.h"
+
+// Every MPI status is checked and reported with the call that failed.
+#define VMUNET_MPI(call)                                                       \
+  do {                                                                         \
+    const int rc_ = (call);                                                    \
+    if (rc_ != MPI_SUCCESS) {                                                  \
+      char msg_[MPI_MAX_ERROR_STRING];                                         \
+      int len_ = 0;                                                            \
+      MPI_Error_string(rc_, msg_, &len_);                                      \
+      ::vmunet::fail_at(__FILE__, __LINE__, std::string(#call) + ": " + msg_); \
+    }                                                                          \
+  } while (0)
+
+namespace vmunet {
+namespace {
+
+MPI_Datatype mpi_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kLong:
+      return MPI_INT64_T;
+    default:
+      throw Error(std::string("MPI collective: unsupported dtype ") +
+                  c10::toString(t.scalar_type()));
+  }
+}
+
+class MpiCommunicator : public Communicator {
+ public:
+  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+    VMUNET_MPI(MPI_Comm_rank(comm_, &rank_));
+    VMUNET_MPI(MPI_Comm_size(comm_, &size_));
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  void all_reduce_sum(torch::Tensor& t) override {
+    auto host = t.is_cpu() ? t.contiguous() : t.to(torch::kCPU).contiguous();
+    VMUNET_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), static_cast<int>(host.numel()),
+                             mpi_type(host), MPI_SUM, comm_));
+    if (!t.is_cpu() || !t.is_contiguous()) t.copy_(host);
+  }
+
+  void broadcast(torch::Tensor& t, int root) override {
+    auto host = t.is_cpu() ? t.contiguous() : t.to(torch::kCPU).contiguous();
+    VMUNET_MPI(
+        MPI_Bcast(host.data_ptr(), static_cast<int>(host.numel()), mpi_type(host), root, comm_));
+    if (!t.is_cpu() || !t.is_contiguous()) t.copy_(host);
+  }
+
+  void barrier() override { VMUNET_MPI(MPI_Barrier(comm_)); }
+
+  std::string describe() const override {
+    return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_);
+  }
+
+ private:
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+bool launched_under_mpi() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  VMUNET_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void MpiSession::abort_all(int code) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+std::unique_ptr<Communicator> make_mpi_world_communicator() {
+  return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+}
+
+}  // namespace vmunet

@@ -1,0 +1,68 @@
+// A training run's configuration: one JSON validated against the paper's defaults, which double as
+// the schema (every key a user may set appears there with its type). The resolved JSON (defaults
+// merged with the file and `--set` overrides) is what gets printed, hashed and stored with the run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "model/model_config.h"
+#include "worker/augment.h"
+
+namespace vmunet {
+
+// The paper's protocol (DESIGN §3) for ISIC; configs override what differs (Synapse, quickstart).
+nlohmann::json default_run_config();
+
+// Merges `user` over the defaults, then applies each "dotted.path=value" (value parsed as JSON,
+// else taken as a string). Unknown keys and wrong types throw vmunet::Error naming the dotted path.
+nlohmann::json resolve_run_config(const nlohmann::json& user,
+                                  const std::vector<std::string>& overrides = {});
+
+// Reads a run config file (errors name the file) and resolves it.
+nlohmann::json load_run_config(const std::string& path,
+                               const std::vector<std::string>& overrides = {});
+
+// The run's identity: a hex digest of the resolved config's canonical JSON. Equal configs give
+// equal keys whatever their key order or formatting.
+std::string run_key(const nlohmann::json& resolved);
+
+enum class Precision { fp32, tf32, bf16 };
+
+// Typed view of a resolved config.
+struct RunConfig {
+  std::string name;
+  uint64_t seed = 0;
+  ModelConfig model;
+
+  std::string data_path;  // prepared HDF5 file
+  bool synthesize_if_missing = false;
+  std::string synthetic_task;
+  int64_t synthetic_train = 0, synthetic_test = 0, synthetic_size = 0;
+  uint64_t synthetic_seed = 0;
+
+  int64_t epochs = 0, batch_size = 0, eval_every = 0, max_steps_per_epoch = 0;
+  double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, t_max = 0, eta_min = 0;
+  Precision precision = Precision::fp32;
+  std::string device;  // "auto", "cpu" or "cuda"
+  int64_t checkpoint_every = 0;
+  std::string pretrained;  // VMamba checkpoint for the encoder and decoder (Table III), or empty
+
+  double loss_ce_or_bce_weight = 1, loss_dice_weight = 1;
+
+  std::string
+      augment_policy;  // isic (flips + rotation), synapse (rot90/flip or small rotation), none
+  double hflip = 0, vflip = 0, rotate = 0;
+  RotationMode rotation = RotationMode::per_sample;
+
+  double threshold = 0.5;
+};
+
+RunConfig parse_run_config(const nlohmann::json& resolved);
+
+// "key  value" lines of the resolved config, flattened to dotted paths, for the log before step 0.
+std::string config_table(const nlohmann::json& resolved);
+
+}  // namespace vmunet

@@ -1,0 +1,253 @@
+#include "worker/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "common/error.h"
+#include "model/pretrained.h"
+#include "model/vmunet.h"
+#include "storage/dataset_tensors.h"
+#include "storage/progress.h"
+#include "storage/run_environment.h"
+#include "storage/synthetic.h"
+#include "worker/augment.h"
+#include "worker/checkpoint.h"
+#include "worker/data_pipeline.h"
+#include "worker/device.h"
+#include "worker/evaluate.h"
+#include "worker/losses.h"
+#include "worker/lr_schedule.h"
+#include "worker/optimizer.h"
+#include "worker/run_config.h"
+
+namespace vmunet {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The dataset file, made first if the config asks for synthetic data and it is missing.
+std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
+  if (cfg.data_path.empty())
+    throw Error("data.path: no dataset file given (prepare one with `vmunet prepare`)");
+  if (!fs::exists(cfg.data_path)) {
+    if (!cfg.synthesize_if_missing)
+      throw Error(cfg.data_path +
+                  ": dataset file not found (prepare it with `vmunet prepare`, or set "
+                  "data.synthetic.if_missing)");
+    if (comm.rank() == 0) {
+      SyntheticOptions o;
+      o.task = parse_task(cfg.synthetic_task, "data.synthetic.task");
+      o.train = cfg.synthetic_train;
+      o.test = cfg.synthetic_test;
+      o.size = static_cast<int>(cfg.synthetic_size);
+      o.seed = cfg.synthetic_seed;
+      spdlog::info("{}: not found; writing a synthetic {} dataset ({} train, {} test, {}x{})",
+                   cfg.data_path, cfg.synthetic_task, o.train, o.test, o.size, o.size);
+      if (fs::path(cfg.data_path).has_parent_path())
+        fs::create_directories(fs::path(cfg.data_path).parent_path());
+      prepare_synthetic(o, cfg.data_path);
+    }
+    comm.barrier();
+  }
+  return cfg.data_path;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+// The loss of this rank's share of a global batch, scaled so that the gradients summed over ranks
+// are those of the global-batch loss; `reported` is this rank's share of the global loss value.
+// The softmax Dice pools its sums over the whole global batch, so every rank differentiates the
+// global Dice through its own sums.
+struct RankLoss {
+  torch::Tensor backward, reported;
+};
+
+RankLoss rank_loss(VMUNet& model, const torch::Tensor& logits, const torch::Tensor& target,
+                   Task task, const LossWeights& w, double share, Communicator& comm) {
+  if (task == Task::binary) {
+    auto loss = share * bce_dice_loss(model->output(logits), target, w);
+    return {loss, loss.detach()};
+  }
+  auto local = softmax_dice_sums(logits, target);
+  auto global = local.detach().clone();
+  comm.all_reduce_sum(global);
+  auto dice = dice_loss_from_sums(local + (global - local.detach()));
+  auto ce = share * w.data * torch::nn::functional::cross_entropy(logits, target);
+  return {ce + w.dice * dice, (ce + share * w.dice * dice).detach()};
+}
+
+}  // namespace
+
+TrainResult train_run(const TrainRequest& req) {
+  auto local_comm = make_local_communicator();
+  Communicator& comm = req.comm ? *req.comm : *local_comm;
+  const bool leader = comm.rank() == 0;
+  RunRecorder* rec = leader ? req.recorder : nullptr;
+  const RunConfig cfg = parse_run_config(req.config);
+
+  TrainResult result;
+  result.run_key = run_key(req.config);
+  const std::string run_dir = (fs::path(req.runs_dir) / result.run_key).string();
+  if (!req.resume && fs::exists(fs::path(run_dir) / "checkpoints") &&
+      !fs::is_empty(fs::path(run_dir) / "checkpoints"))
+    throw Error(
+        run_dir +
+        ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
+  const torch::Device device = pick_device(cfg.device, comm.rank());
+  set_precision(cfg.precision);
+  if (leader) {
+    fs::create_directories(run_dir);
+    write_file_atomically(run_dir + "/config.json", req.config.dump(2) + "\n");
+    spdlog::info("run {} ({}), {} on {}\n{}", result.run_key, cfg.name, comm.describe(),
+                 device.str(), config_table(req.config));
+  }
+  if (rec)
+    rec->started({result.run_key, cfg.name, req.sweep, req.config.dump(), hostname(),
+                  device_name(device) + " x" + std::to_string(comm.size()), code_version(),
+                  environment_json(device_name(device))});
+
+  try {
+    const auto data = load_dataset_tensors(ensure_dataset(cfg, comm), device);
+    const Task task = data.meta.task;
+    const int64_t expected_classes = task == Task::binary ? 1 : data.meta.num_classes();
+    if (cfg.model.num_classes != expected_classes)
+      throw Error("model.num_classes is " + std::to_string(cfg.model.num_classes) + " but " +
+                  cfg.data_path + " is a " + task_name(task) + " dataset needing " +
+                  std::to_string(expected_classes));
+    const auto train_x = network_input(data.train.images, data.meta.train_norm, task);
+    const auto train_y = network_target(data.train.masks, task);
+    const int64_t N = train_x.size(0);
+    if (cfg.batch_size < comm.size())
+      throw Error("train.batch_size (" + std::to_string(cfg.batch_size) +
+                  ") must be at least the number of ranks (" + std::to_string(comm.size()) + ")");
+
+    torch::manual_seed(cfg.seed);
+    VMUNet model(cfg.model);
+    model->to(device);
+    if (!cfg.pretrained.empty()) {
+      const auto report = load_pretrained(model, cfg.pretrained);
+      if (leader) spdlog::info("pretrained {}: {}", cfg.pretrained, report.summary());
+    }
+    broadcast_tensors(model->parameters(), comm);
+    auto optimizer =
+        make_adamw(model->parameters(), {cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
+    const CosineSchedule schedule{cfg.lr, cfg.eta_min, static_cast<int64_t>(cfg.t_max)};
+    const LossWeights loss_w{cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight};
+    IsicAugmentConfig isic_aug;
+    isic_aug.rotation = cfg.rotation;
+    isic_aug.fixed_angle = draw_fixed_angle(cfg.seed);
+
+    int64_t start_epoch = 0;
+    if (req.resume) {
+      if (auto ckpt = load_latest_checkpoint(run_dir + "/checkpoints", *model, *optimizer)) {
+        start_epoch = ckpt->epoch;
+        if (leader) spdlog::info("resumed from {} (epoch {})", ckpt->path, start_epoch);
+      }
+    }
+
+    const int64_t steps_full = (N + cfg.batch_size - 1) / cfg.batch_size;
+    const int64_t steps =
+        cfg.max_steps_per_epoch > 0 ? std::min(steps_full, cfg.max_steps_per_epoch) : steps_full;
+    const auto run_start = Clock::now();
+    for (int64_t epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
+      const auto t0 = Clock::now();
+      const double lr = cosine_annealing_lr(schedule, epoch);
+      set_lr(*optimizer, lr);
+      torch::manual_seed(cfg.seed * 7919 + epoch * 131 + comm.rank());  // drop path
+      model->train();
+      const auto order = epoch_order(N, cfg.seed, epoch).to(device);
+      auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
+      int64_t images = 0, steps_done = 0;
+      ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), leader ? steps : 0);
+      for (int64_t step = 0; step < steps; ++step) {
+        const int64_t g0 = step * cfg.batch_size, gn = std::min(cfg.batch_size, N - g0);
+        if (gn < comm.size()) break;  // a last batch too small to give every rank a sample
+        const auto [b, e] = rank_share(gn, comm.rank(), comm.size());
+        const auto idx = order.narrow(0, g0 + b, e - b);
+        auto x = train_x.index_select(0, idx), y = train_y.index_select(0, idx);
+        auto gen = augment_generator(cfg.seed, epoch, step);
+        if (cfg.augment_policy == "isic") {
+          auto p = draw_isic_params(gn, isic_aug, gen).slice(b, e - b);
+          std::tie(x, y) = apply_isic_augment(x, y, p, isic_aug);
+        } else if (cfg.augment_policy == "synapse") {
+          auto p = draw_synapse_params(gn, gen).slice(b, e - b);
+          std::tie(x, y) = apply_synapse_augment(x, y, p);
+        }
+        auto loss = rank_loss(model, model->forward(x), y, task, loss_w, double(e - b) / gn, comm);
+        optimizer->zero_grad();
+        loss.backward.backward();
+        all_reduce_gradients(model->parameters(), comm, 1.0);
+        optimizer->step();
+        loss_sum += loss.reported.to(torch::kDouble);
+        images += gn;
+        ++steps_done;
+        bar.advance(1);
+      }
+      bar.finish();
+      auto total = loss_sum.to(torch::kCPU).reshape({1});
+      comm.all_reduce_sum(total);
+      const double mean_loss = total.item<double>() / std::max<int64_t>(steps_done, 1);
+      const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (!std::isfinite(mean_loss)) {
+        result.status = "diverged";
+        result.error = fmt::format("loss became {} in epoch {}", mean_loss, epoch + 1);
+        break;
+      }
+      result.epochs = epoch + 1;
+      const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+      const double eta = elapsed / (epoch + 1 - start_epoch) * (cfg.epochs - epoch - 1);
+      if (leader)
+        spdlog::info("epoch {}/{}  loss {:.4f}  lr {:.3e}  {:.1f} img/s  {:.1f}s  eta {:.0f}s",
+                     epoch + 1, cfg.epochs, mean_loss, lr, images / seconds, seconds, eta);
+      if (rec) rec->epoch(result.run_key, {epoch + 1, mean_loss, lr, seconds, images / seconds});
+
+      const bool last = epoch + 1 == cfg.epochs;
+      if (last || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
+        EvalResult ev;
+        if (task == Task::binary) {
+          ev = evaluate_binary(model, network_input(data.test.images, data.meta.test_norm, task),
+                               data.test.masks, cfg.threshold, cfg.batch_size, comm);
+        } else {
+          ev = evaluate_volumes(model, data.volumes, data.meta, data.meta.resolution,
+                                cfg.batch_size, comm);
+        }
+        result.metrics = ev.metrics;
+        if (leader) {
+          std::string line;
+          for (const auto& [k, v] : ev.metrics)
+            if (k.find('/') == std::string::npos) line += fmt::format("  {} {:.4f}", k, v);
+          spdlog::info("test after epoch {}:{}", epoch + 1, line);
+        }
+        if (rec && last) {
+          for (const auto& [k, v] : ev.metrics) rec->metric(result.run_key, "test", k, v);
+          for (const auto& [c, values] : ev.cases)
+            for (const auto& [k, v] : values) rec->case_metric(result.run_key, "test", c, k, v);
+        }
+      }
+      if (leader && (last || (epoch + 1) % cfg.checkpoint_every == 0))
+        save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model, *optimizer,
+                        {{"run_key", result.run_key}});
+    }
+    if (result.status.empty()) result.status = "done";
+  } catch (const c10::OutOfMemoryError& e) {
+    result.status = "oom";
+    result.error = std::string("out of device memory: ") + e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    if (rec) rec->finished(result.run_key, "failed", e.what());
+    throw;
+  }
+  if (rec) rec->finished(result.run_key, result.status, result.error);
+  return result;
+}
+
+}  // namespace vmunet
