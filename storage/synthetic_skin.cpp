@@ -31,7 +31,7 @@ LesionShape random_lesion(Rng& rng, double side) {
   LesionShape shape;
   shape.cx = side * rng.uniform(0.3, 0.7);
   shape.cy = side * rng.uniform(0.3, 0.7);
-  shape.radius = side * rng.uniform(0.13, 0.33);
+  shape.radius = side * rng.uniform(0.17, 0.4);
   shape.aspect = rng.uniform(0.6, 1.0);
   const double angle = rng.uniform(0.0, 2.0 * M_PI);
   shape.cos_a = std::cos(angle);
