@@ -24,7 +24,7 @@ at::Generator augment_generator(uint64_t seed, int64_t epoch, int64_t step);
 
 enum class RotationMode {
   per_sample,   // a new angle for every sample (ours)
-  fixed_angle,  // one angle for the whole run, each sample rotated by it with p 0.5 (official)
+  fixed_angle,  // one angle for the whole run, applied with probability `rotate` (official)
 };
 enum class Interpolation { bilinear, nearest };
 
