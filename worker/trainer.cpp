@@ -144,6 +144,9 @@ TrainResult train_run(const TrainRequest& req) {
     const CosineSchedule schedule{cfg.lr, cfg.eta_min, static_cast<int64_t>(cfg.t_max)};
     const LossWeights loss_w{cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight};
     IsicAugmentConfig isic_aug;
+    isic_aug.hflip = cfg.hflip;
+    isic_aug.vflip = cfg.vflip;
+    isic_aug.rotate = cfg.rotate;
     isic_aug.rotation = cfg.rotation;
     isic_aug.fixed_angle = draw_fixed_angle(cfg.seed);
 
@@ -234,9 +237,15 @@ TrainResult train_run(const TrainRequest& req) {
             for (const auto& [k, v] : values) rec->case_metric(result.run_key, "test", c, k, v);
         }
       }
-      if (leader && (last || (epoch + 1) % cfg.checkpoint_every == 0))
+      const bool stopping =
+          req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
+      if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0))
         save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model, *optimizer,
                         {{"run_key", result.run_key}});
+      if (stopping) {
+        result.status = "preempted";
+        break;
+      }
     }
     if (result.status.empty()) result.status = "done";
   } catch (const c10::OutOfMemoryError& e) {

@@ -19,6 +19,9 @@ struct TrainRequest {
   std::string sweep;                // sweep name, when the launcher runs it
   Communicator* comm = nullptr;     // null: one process
   RunRecorder* recorder = nullptr;  // null: nothing recorded (only rank 0 records)
+  // Stop (status preempted, checkpoint written) once this process has run this many epochs;
+  // 0: run to the end. The launcher's preemption signal and the resume tests use it.
+  int64_t stop_after_epochs = 0;
 };
 
 struct TrainResult {

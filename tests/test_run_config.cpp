@@ -1,0 +1,79 @@
+// Run configs: the paper's defaults, dotted-path errors for unknown keys and wrong types, --set
+// overrides, and a run key that depends on the values only.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "worker/run_config.h"
+
+namespace vmunet {
+namespace {
+
+using json = nlohmann::json;
+
+std::string error_of(const json& user, const std::vector<std::string>& sets = {}) {
+  try {
+    resolve_run_config(user, sets);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(RunConfig, DefaultsAreThePapersProtocol) {
+  const auto c = parse_run_config(resolve_run_config(json::object()));
+  EXPECT_EQ(c.epochs, 300);
+  EXPECT_EQ(c.batch_size, 32);
+  EXPECT_DOUBLE_EQ(c.lr, 1e-3);
+  EXPECT_DOUBLE_EQ(c.beta1, 0.9);
+  EXPECT_DOUBLE_EQ(c.beta2, 0.999);
+  EXPECT_DOUBLE_EQ(c.eps, 1e-8);
+  EXPECT_DOUBLE_EQ(c.weight_decay, 1e-2);
+  EXPECT_DOUBLE_EQ(c.t_max, 50);
+  EXPECT_DOUBLE_EQ(c.eta_min, 1e-5);
+  EXPECT_DOUBLE_EQ(c.model.drop_path_rate, 0.2);
+  EXPECT_EQ(c.model.depths_decoder, (std::vector<int64_t>{2, 2, 2, 1}));
+  EXPECT_EQ(c.rotation, RotationMode::per_sample);
+}
+
+TEST(RunConfig, UnknownKeysAndWrongTypesNameTheirPath) {
+  EXPECT_NE(error_of({{"train", {{"epoch", 3}}}}).find("train.epoch: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"epochs", "ten"}}}}).find("train.epochs: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"optimizer", {{"lr", true}}}}).find("optimizer.lr: expected a number"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"model", {{"depth", {2, 2, 2, 2}}}}}).find("model.depth: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"train", {{"precision", "fp16"}}}}).find("train.precision: expected one of"),
+            std::string::npos);
+  EXPECT_NE(error_of({{"augment", {{"hflip", 1.5}}}}).find("augment.hflip"), std::string::npos);
+}
+
+TEST(RunConfig, SetOverridesByDottedPath) {
+  const auto r = resolve_run_config(json::object(), {"train.epochs=7", "train.precision=tf32",
+                                                     "model.embed_dim=32", "optimizer.lr=0.01"});
+  const auto c = parse_run_config(r);
+  EXPECT_EQ(c.epochs, 7);
+  EXPECT_EQ(c.precision, Precision::tf32);
+  EXPECT_EQ(c.model.dims, (std::vector<int64_t>{32, 64, 128, 256}));
+  EXPECT_DOUBLE_EQ(c.lr, 0.01);
+  EXPECT_NE(error_of(json::object(), {"train.nope=1"}).find("train.nope: unknown key"),
+            std::string::npos);
+  EXPECT_NE(error_of(json::object(), {"train.epochs"}).find("expected dotted.path=value"),
+            std::string::npos);
+}
+
+TEST(RunConfig, RunKeyDependsOnValuesNotOnSpelling) {
+  const auto a = resolve_run_config({{"seed", 1}, {"train", {{"epochs", 5}, {"batch_size", 8}}}});
+  const auto b = resolve_run_config({{"train", {{"batch_size", 8}, {"epochs", 5}}}, {"seed", 1}});
+  const auto c = resolve_run_config({{"seed", 2}, {"train", {{"epochs", 5}, {"batch_size", 8}}}});
+  EXPECT_EQ(run_key(a), run_key(b));
+  EXPECT_NE(run_key(a), run_key(c));
+  EXPECT_EQ(run_key(a).size(), 16u);
+  // An explicit default is the same run as an omitted one.
+  EXPECT_EQ(run_key(resolve_run_config({{"seed", 42}})),
+            run_key(resolve_run_config(json::object())));
+}
+
+}  // namespace
+}  // namespace vmunet

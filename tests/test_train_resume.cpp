@@ -1,0 +1,105 @@
+// A run stopped after epoch k and resumed from its checkpoint ends with the same weights as an
+// uninterrupted run (CPU, one rank); damaged checkpoints are skipped for the previous one.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "model/vmunet.h"
+#include "tests/tiny_run.h"
+#include "worker/checkpoint.h"
+#include "worker/optimizer.h"
+#include "worker/trainer.h"
+
+namespace vmunet {
+namespace {
+namespace fs = std::filesystem;
+
+class TrainResume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("vmunet_resume_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  // The model weights of the newest checkpoint of `config`'s run under `runs`.
+  std::vector<torch::Tensor> final_weights(const nlohmann::json& config, const fs::path& runs) {
+    VMUNet model(parse_run_config(config).model);
+    auto opt = make_adamw(model->parameters(), {});
+    auto info =
+        load_latest_checkpoint((runs / run_key(config) / "checkpoints").string(), *model, *opt);
+    EXPECT_TRUE(info.has_value());
+    return model->parameters();
+  }
+  fs::path dir;
+};
+
+TEST_F(TrainResume, StoppedAndResumedEqualsUninterrupted) {
+  const auto config = test::tiny_run_config((dir / "data.h5").string(), "binary", 4);
+  TrainRequest whole{config, (dir / "whole").string()};
+  ASSERT_EQ(train_run(whole).status, "done");
+
+  TrainRequest first{config, (dir / "split").string()};
+  first.stop_after_epochs = 2;
+  const auto stopped = train_run(first);
+  ASSERT_EQ(stopped.status, "preempted");
+  ASSERT_EQ(stopped.epochs, 2);
+  TrainRequest rest{config, (dir / "split").string(), true};
+  const auto resumed = train_run(rest);
+  ASSERT_EQ(resumed.status, "done");
+  EXPECT_EQ(resumed.epochs, 4);
+
+  const auto a = final_weights(config, dir / "whole");
+  const auto b = final_weights(config, dir / "split");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+TEST_F(TrainResume, RefusesToOverwriteAnExistingRunWithoutResume) {
+  const auto config = test::tiny_run_config((dir / "data.h5").string(), "binary", 1);
+  TrainRequest req{config, (dir / "runs").string(), false};
+  ASSERT_EQ(train_run(req).status, "done");
+  try {
+    train_run(req);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TrainResume, DamagedNewestCheckpointFallsBackToThePreviousOne) {
+  torch::manual_seed(1);
+  ModelConfig mc;
+  mc.dims = {8, 16, 32, 64};
+  VMUNet model(mc);
+  auto opt = make_adamw(model->parameters(), {});
+  const auto ckpt_dir = (dir / "ckpt").string();
+  save_checkpoint(ckpt_dir, 1, *model, *opt, {{"note", "one"}});
+  const auto saved = model->parameters()[0].clone();
+  {
+    torch::NoGradGuard g;
+    model->parameters()[0].add_(1.0);
+  }
+  save_checkpoint(ckpt_dir, 2, *model, *opt, {{"note", "two"}});
+  // Flip a byte in the middle of the newest checkpoint.
+  const auto newest = fs::path(ckpt_dir) / "ckpt-00002.pt";
+  std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(fs::file_size(newest) / 2));
+  f.put('\x5a');
+  f.close();
+
+  VMUNet fresh(mc);
+  auto opt2 = make_adamw(fresh->parameters(), {});
+  const auto info = load_latest_checkpoint(ckpt_dir, *fresh, *opt2);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->epoch, 1);
+  EXPECT_EQ(info->state["note"], "one");
+  EXPECT_TRUE(torch::equal(fresh->parameters()[0], saved));
+}
+
+}  // namespace
+}  // namespace vmunet
