@@ -1,0 +1,93 @@
+#include "model/selective_scan_bench.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "common/error.h"
+#ifdef VMUNET_CUDA
+#include <ATen/cuda/CUDAContext.h>
+
+#include "model/cuda_check.h"
+#include "model/selective_scan_cuda.h"
+#endif
+
+namespace vmunet {
+
+#ifdef VMUNET_CUDA
+namespace {
+
+// Median and minimum device time of `run` over `repeats` calls after `warmup` calls.
+std::pair<double, double> time_ms(const std::function<void()>& run, int warmup, int repeats) {
+  for (int i = 0; i < warmup; ++i) run();
+  const cudaStream_t stream = at::cuda::getCurrentCUDAStream().stream();
+  std::vector<cudaEvent_t> start(repeats), stop(repeats);
+  for (int i = 0; i < repeats; ++i) {
+    VMUNET_CUDA_CHECK(cudaEventCreate(&start[i]), "creating a timing event");
+    VMUNET_CUDA_CHECK(cudaEventCreate(&stop[i]), "creating a timing event");
+  }
+  for (int i = 0; i < repeats; ++i) {
+    VMUNET_CUDA_CHECK(cudaEventRecord(start[i], stream), "recording a timing event");
+    run();
+    VMUNET_CUDA_CHECK(cudaEventRecord(stop[i], stream), "recording a timing event");
+  }
+  VMUNET_CUDA_CHECK(cudaStreamSynchronize(stream), "waiting for the timed scans");
+  std::vector<double> ms(repeats);
+  for (int i = 0; i < repeats; ++i) {
+    float t = 0;
+    VMUNET_CUDA_CHECK(cudaEventElapsedTime(&t, start[i], stop[i]), "reading a timing event");
+    ms[i] = t;
+    VMUNET_CUDA_CHECK(cudaEventDestroy(start[i]), "destroying a timing event");
+    VMUNET_CUDA_CHECK(cudaEventDestroy(stop[i]), "destroying a timing event");
+  }
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms.front()};
+}
+
+}  // namespace
+
+std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
+  VMUNET_CHECK(torch::cuda::is_available(), "bench --scan: no CUDA device is visible");
+  VMUNET_CHECK(o.repeats > 0 && o.warmup >= 0, "bench --scan: repeats must be positive");
+  VMUNET_CHECK(o.groups > 0 && o.channels % o.groups == 0,
+               "bench --scan: channels must be a multiple of groups");
+  torch::manual_seed(0);
+  const auto f32 = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kFloat);
+  const auto io = f32.dtype(o.dtype);
+  const int64_t Bn = o.batch, Ch = o.channels, G = o.groups, L = o.length, N = o.dstate;
+  // Random inputs in the ranges the network produces (never zeros: they would hide work).
+  const auto u = torch::randn({Bn, Ch, L}, io);
+  const auto delta = (torch::randn({Bn, Ch, L}, f32) * 0.5 - 1.0).to(o.dtype);
+  const auto A = -torch::exp(torch::randn({Ch, N}, f32) * 0.5);
+  const auto B = torch::randn({Bn, G, N, L}, io), C = torch::randn({Bn, G, N, L}, io);
+  const auto D = torch::randn({Ch}, f32), bias = torch::randn({Ch}, f32) * 0.3;
+  const auto dy = torch::randn({Bn, Ch, L}, io);
+
+  const double e = double(c10::elementSize(o.dtype));
+  const double seq = double(Bn * Ch * L) * e, bc = double(Bn * G * N * L) * e;
+  const double params = double(Ch * (N + 2)) * 4;
+  const double fwd_bytes = 3 * seq + 2 * bc + params;      // u, delta, B, C → y
+  const double bwd_bytes = 5 * seq + 4 * bc + 2 * params;  // + dy → du, ddelta, dB, dC, dA...
+
+  const auto [fwd_median, fwd_min] = time_ms(
+      [&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, o.chunks); }, o.warmup, o.repeats);
+  const auto [bwd_median, bwd_min] =
+      time_ms([&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, o.chunks); }, o.warmup,
+              o.repeats);
+  auto result = [](const char* pass, double median, double min, double bytes) {
+    return ScanBenchResult{pass, median, min, bytes / 1e9, bytes / 1e9 / (median / 1e3)};
+  };
+  return {result("fwd", fwd_median, fwd_min, fwd_bytes),
+          result("bwd", bwd_median, bwd_min, bwd_bytes)};
+}
+
+#else
+
+std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions&) {
+  throw Error("bench --scan: this vmunet was built without CUDA kernels (CPU LibTorch)");
+}
+
+#endif  // VMUNET_CUDA
+
+}  // namespace vmunet

@@ -1,0 +1,31 @@
+// Times the CUDA selective scan alone (`vmunet bench --scan`): forward and backward separately,
+// with CUDA events, median over repeats, and effective bandwidth = bytes every input read once and
+// every output written once / time. The default shape is stage 1 of a 256×256 VM-UNet input at
+// batch 32: 4 directions × d_inner 192 = 768 channels, 64·64 = 4096 positions, 16 states.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace vmunet {
+
+struct ScanBenchOptions {
+  int64_t batch = 32, channels = 768, groups = 4, length = 4096, dstate = 16;
+  torch::ScalarType dtype = torch::kFloat;  // of u, delta, B, C (float32 or bfloat16)
+  int warmup = 5, repeats = 50;
+  int chunks = 0;  // blocks along the sequence; 0 lets the kernels choose
+};
+
+struct ScanBenchResult {
+  std::string pass;  // "fwd" or "bwd"
+  double median_ms = 0, min_ms = 0;
+  double gigabytes = 0;  // effective bytes moved, 1e9
+  double gbps = 0;       // gigabytes / median seconds
+};
+
+// Runs on the current CUDA device; throws vmunet::Error in a build without CUDA kernels.
+std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& options);
+
+}  // namespace vmunet

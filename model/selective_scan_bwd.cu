@@ -1,0 +1,354 @@
+// Backward CUDA selective scan, deterministic: every sum runs in a fixed order and nothing uses
+// atomics, so two runs give bitwise-equal gradients.
+//
+// Per channel and state, with a_l = exp(step_l·A), x_l = step_l·u_l·B_l, h_l = a_l·h_{l-1} + x_l:
+//   g_l = C_l·dy_l + a_{l+1}·g_{l+1}                     (dL/dh_l, a reverse recurrence)
+//   dC_l += dy_l·h_l      dB_l += g_l·step_l·u_l         (summed over the group's channels)
+//   du_l = step_l·Σ g_l·B_l + D·dy_l
+//   dstep_l = u_l·Σ g_l·B_l + Σ A·g_l·a_l·h_{l-1}         ddelta_l = dstep_l·sigmoid(delta_l +
+//   bias) dA += g_l·a_l·h_{l-1}·step_l,  dD += dy_l·u_l,  ddelta_bias += ddelta_l   (summed over
+//   batch)
+//
+// The main kernel walks its chunk twice. Phase 1 runs forward and stores the state before every
+// tile. Phase 2 walks the tiles backwards; in each it recomputes the state before every kSub
+// positions into shared memory, then, kSub positions at a time from the end, recomputes h and a
+// in registers and steps g back through them. dB and dC are summed over a warp's channels with a
+// shuffle transpose, over the block's warps in shared memory, and over channel tiles (groups
+// wider than one block) by a second kernel; dA, dD and ddelta_bias over (batch, chunk) by a third.
+#include "model/selective_scan_kernels.cuh"
+
+namespace vmunet {
+namespace scan {
+namespace {
+
+constexpr int kSubTiles = kScanTile / kSub;  // checkpoints per tile
+constexpr int kRedPos = kScanTile / 2;       // positions per cross-warp reduction of dB, dC
+constexpr int kRedPitch = kRedPos + 1;
+constexpr int kCkptFloats = kSubTiles * kHalf * kWarp;  // per warp
+constexpr int kRedFloats = kWarp * kRedPitch;           // per warp
+
+// Shared memory of selective_scan_bwd_kernel, in this order (floats):
+//   rows [warps][3][kWarpRows][kRow]       u → du, delta → step → ddelta, dy
+//   bc   [2][kScanStates][kScanTile]       B, C
+//   ckpt [warps][kSubTiles][kHalf][kWarp]  each lane's states before every kSub positions
+//   red  [warps][kWarp][kRedPitch]         a warp's sums of dB, dC over its channels
+// Phase 1 reuses rows + bc and ckpt + red as its two staging buffers.
+__host__ __device__ inline int bwd_rows_floats(int warps) { return warps * 3 * kWarpRows * kRow; }
+__host__ __device__ inline int bwd_smem_floats(int warps) {
+  return bwd_rows_floats(warps) + 2 * kScanStates * kScanTile + warps * (kCkptFloats + kRedFloats);
+}
+
+// Sums v over the 16 lanes of the lane's half-warp, transposed: lane row r ends with the sum of
+// entry r & 7 of the rows whose bit 3 equals r's (the caller folded dB and dC into v that way).
+__device__ __forceinline__ float sum_rows_transposed(float (&v)[kHalf], int lane) {
+#pragma unroll
+  for (int width = kHalf / 2; width >= 1; width /= 2) {
+    const bool upper = lane & width;
+#pragma unroll
+    for (int i = 0; i < width; ++i) {
+      const float keep = upper ? v[i + width] : v[i];
+      const float send = upper ? v[i] : v[i + width];
+      v[i] = keep + __shfl_xor_sync(kFullMask, send, width);
+    }
+  }
+  return v[0];
+}
+
+// Adds the warps' dB, dC sums for positions [l_first, l_first + kRedPos) in warp order and writes
+// them out (one channel tile per group) or to this tile's partial.
+template <typename T>
+__device__ void reduce_bc(const SelectiveScanCudaParams& p, const ScanScratch& s,
+                          const BlockCoords& k, const float* red_all, int l_first) {
+  for (int i = threadIdx.x; i < kWarp * kRedPos; i += blockDim.x) {
+    const int slot = i / kRedPos, pos = i % kRedPos, l = l_first + pos;
+    const int r = slot % kWarpRows;
+    const int n = (slot / kWarpRows) * kHalf + r % kHalf;
+    const int is_c = r >= kHalf;
+    if (l >= p.length || n >= p.dstate) continue;
+    float sum = 0.f;
+    for (int w = 0; w < p.warps; ++w) sum += red_all[(w * kWarp + slot) * kRedPitch + pos];
+    if (p.channel_tiles == 1) {
+      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride + l;
+      *out = from_float<T>(sum);
+    } else {
+      const int64_t tile = (int64_t(k.b) * p.groups + k.g) * p.channel_tiles + k.ctile;
+      s.bc_partial[((tile * 2 + is_c) * kScanStates + n) * p.length + l] = sum;
+    }
+  }
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
+    selective_scan_bwd_kernel(const SelectiveScanCudaParams p, const ScanScratch s) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  const BlockCoords k = block_coords(p);
+  float* const rows_all = smem;
+  float* const bc = rows_all + bwd_rows_floats(p.warps);
+  float* const ckpt_all = bc + 2 * kScanStates * kScanTile;
+  float* const red_all = ckpt_all + p.warps * kCkptFloats;
+
+  // Phase 1: the state before every tile of the chunk, into s.tile_state.
+  float h[kHalf];
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i)
+    h[i] = (p.chunks > 1 && k.active)
+               ? s.chunk_state[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
+               : 0.f;
+  float unused = 0.f;
+  forward_sweep<T, Sweep::kTileStates>(p, s, k, rows_all, ckpt_all, h, unused);
+
+  // Phase 2.
+  float A2[kHalf], bias, D;
+  load_channel(p, k, A2, bias, D);
+  float rho[kHalf], dA[kHalf];  // rho = a_{l+1}·g_{l+1}, the carry into position l
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i) {
+    rho[i] = (p.chunks > 1 && k.active)
+                 ? s.chunk_rho[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
+                 : 0.f;
+    dA[i] = 0.f;
+  }
+  float dD = 0.f, dbias = 0.f;
+  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
+  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
+  const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
+  float* const rows = rows_all + k.warp * 3 * kWarpRows * kRow;
+  float* const u_row = rows + k.r * kRow;            // u, then du
+  float* const step_row = u_row + kWarpRows * kRow;  // delta, step, then ddelta
+  const float* const dy_row = step_row + kWarpRows * kRow;
+  float* const ck = ckpt_all + k.warp * kCkptFloats + k.lane;  // ck[(sub·kHalf + i)·kWarp]
+  float* const red = red_all + (k.warp * kWarp + k.lane) * kRedPitch;
+  const float* const Bs = bc + k.half * kHalf * kScanTile;  // the lane's first state row
+  const float* const Cs = Bs + kScanStates * kScanTile;
+  const bool c_lane = k.lane & kHalf;  // keeps dC (else dB) in the transposed lane sum
+
+  for (int t = k.t_end - 1; t >= k.t_begin; --t) {
+    const int l0 = t * kScanTile;
+    __syncwarp();  // the warp's rows were written out before they are refilled
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_bc<T>(bc, p, k, l0, 0, 2 * kScanStates);
+    cp_async_commit();
+#pragma unroll
+    for (int i = 0; i < kHalf; ++i)
+      h[i] =
+          k.active ? s.tile_state[state_index(p, k.b, t, p.tiles, k.half * kHalf + i, k.c)] : 0.f;
+    cp_async_wait<0>();
+    __syncthreads();
+    to_step(step_row, bias, k.half);
+
+    // 2a: checkpoints of the state before every kSub positions.
+#pragma unroll 1
+    for (int sub = 0; sub < kSubTiles; ++sub) {
+#pragma unroll
+      for (int i = 0; i < kHalf; ++i) ck[(sub * kHalf + i) * kWarp] = h[i];
+      if (sub + 1 == kSubTiles) break;
+      float uu[kSub], step[kSub], stepu[kSub], y[kSub];
+      load4(u_row + sub * kSub, uu);
+      load4(step_row + sub * kSub, step);
+#pragma unroll
+      for (int j = 0; j < kSub; ++j) stepu[j] = step[j] * uu[j];
+      advance<false>(h, A2, step, stepu, Bs, Cs, sub * kSub, y);
+    }
+
+    // 2b: kSub positions at a time from the tile's end.
+#pragma unroll 1
+    for (int sub = kSubTiles - 1; sub >= 0; --sub) {
+      const int q = sub * kSub;
+      float uu[kSub], step[kSub], dyv[kSub], stepu[kSub];
+      load4(u_row + q, uu);
+      load4(step_row + q, step);
+      load4(dy_row + q, dyv);
+#pragma unroll
+      for (int j = 0; j < kSub; ++j) stepu[j] = step[j] * uu[j];
+      float hs[kSub][kHalf], as[kSub][kHalf];  // h and a at positions q .. q + kSub - 1
+#pragma unroll
+      for (int i = 0; i < kHalf; ++i) {
+        float b[kSub];
+        load4(Bs + i * kScanTile + q, b);
+        float prev = ck[(sub * kHalf + i) * kWarp];
+#pragma unroll
+        for (int j = 0; j < kSub; ++j) {
+          as[j][i] = exp2f(step[j] * A2[i]);
+          prev = fmaf(as[j][i], prev, stepu[j] * b[j]);
+          hs[j][i] = prev;
+        }
+      }
+      float du[kSub], dd[kSub];
+#pragma unroll
+      for (int j = kSub - 1; j >= 0; --j) {
+        float sB = 0.f, sA = 0.f, v[kHalf];
+#pragma unroll
+        for (int i = 0; i < kHalf; ++i) {
+          const float Bn = Bs[i * kScanTile + q + j], Cn = Cs[i * kScanTile + q + j];
+          const float g = fmaf(Cn, dyv[j], rho[i]);
+          const float h_prev = j > 0 ? hs[j - 1][i] : ck[(sub * kHalf + i) * kWarp];
+          const float gah = g * as[j][i] * h_prev;
+          sB = fmaf(g, Bn, sB);
+          sA = fmaf(A2[i], gah, sA);
+          dA[i] = fmaf(gah, step[j], dA[i]);
+          rho[i] = as[j][i] * g;
+          const float gB = g * stepu[j], gC = dyv[j] * hs[j][i];
+          v[i] = (c_lane ? gC : gB) + __shfl_xor_sync(kFullMask, c_lane ? gB : gC, kHalf);
+        }
+        red[(q + j) % kRedPos] = sum_rows_transposed(v, k.lane);
+        sB += __shfl_xor_sync(kFullMask, sB, kWarpRows);
+        sA += __shfl_xor_sync(kFullMask, sA, kWarpRows);
+        du[j] = fmaf(step[j], sB, D * dyv[j]);
+        dd[j] = fmaf(uu[j], sB, sA * kLn2) * softplus_grad_from_value(step[j]);
+        dD = fmaf(dyv[j], uu[j], dD);
+        dbias += dd[j];
+      }
+      // The shuffles above ordered the partner lane's reads of these positions before this.
+      if (k.half == 0) {
+        *reinterpret_cast<float4*>(u_row + q) = make_float4(du[0], du[1], du[2], du[3]);
+        *reinterpret_cast<float4*>(step_row + q) = make_float4(dd[0], dd[1], dd[2], dd[3]);
+      }
+      if (q % kRedPos == 0) {
+        __syncthreads();
+        reduce_bc<T>(p, s, k, red_all, l0 + q);
+        __syncthreads();  // red is refilled by the next positions
+      }
+    }
+    write_rows(static_cast<T*>(p.du) + k.seq_row0, p.seq_channel_stride, rows, k.rows, l0, p.length,
+               k.lane);
+    write_rows(static_cast<T*>(p.ddelta) + k.seq_row0, p.seq_channel_stride,
+               rows + kWarpRows * kRow, k.rows, l0, p.length, k.lane);
+  }
+
+  if (!k.active) return;
+  const int64_t slot0 = (int64_t(k.b) * p.chunks + k.chunk) * (kScanStates + 2);
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i)
+    s.param_partial[(slot0 + k.half * kHalf + i) * p.channels + k.c] = dA[i];
+  if (k.half == 0) {
+    s.param_partial[(slot0 + kScanStates) * p.channels + k.c] = dD;
+    s.param_partial[(slot0 + kScanStates + 1) * p.channels + k.c] = dbias;
+  }
+}
+
+// Chunk pre-pass of the reverse recurrence (chunks > 1): from zero past the chunk's end,
+// r ← a_l·(C_l·dy_l + r) down to its first position; chaining these gives each chunk's carry.
+template <typename T>
+__global__ void __launch_bounds__(kScanMaxWarps* kWarp)
+    selective_scan_chunk_state_bwd_kernel(const SelectiveScanCudaParams p, const ScanScratch s) {
+  extern __shared__ float4 smem4[];
+  float* smem = reinterpret_cast<float*>(smem4);
+  const BlockCoords k = block_coords(p);
+  float A2[kHalf], bias, D;
+  load_channel(p, k, A2, bias, D);
+  // rows [warps][2][kWarpRows][kRow] (delta → step, dy), then B and C [2][kScanStates][kScanTile]
+  float* const rows = smem + k.warp * 2 * kWarpRows * kRow;
+  float* const bc = smem + p.warps * 2 * kWarpRows * kRow;
+  float* const step_row = rows + k.r * kRow;
+  const float* const dy_row = step_row + kWarpRows * kRow;
+  const float* const Cs = bc + (kScanStates + k.half * kHalf) * kScanTile;
+  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
+  const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
+  float r[kHalf] = {};
+  for (int t = k.t_end - 1; t >= k.t_begin; --t) {
+    const int l0 = t * kScanTile;
+    stage_rows(rows, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_bc<T>(bc, p, k, l0, kScanStates, 2 * kScanStates);
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    to_step(step_row, bias, k.half);
+#pragma unroll 4
+    for (int pos = kScanTile - 1; pos >= 0; --pos) {
+      const float st = step_row[pos], d = dy_row[pos];
+#pragma unroll
+      for (int i = 0; i < kHalf; ++i)
+        r[i] = exp2f(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
+    }
+    __syncthreads();
+  }
+  if (!k.active) return;
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i)
+    s.chunk_rho[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)] = r[i];
+}
+
+// dA, dD, ddelta_bias: one thread per (slot, channel) adds the (batch, chunk) partials in order.
+__global__ void selective_scan_param_reduce_bwd_kernel(const SelectiveScanCudaParams p,
+                                                       const ScanScratch s) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= int64_t(kScanStates + 2) * p.channels) return;
+  const int c = int(i % p.channels), slot = int(i / p.channels);
+  if (slot < kScanStates && slot >= p.dstate) return;
+  float sum = 0.f;
+  for (int bk = 0; bk < p.batch * p.chunks; ++bk)
+    sum += s.param_partial[(int64_t(bk) * (kScanStates + 2) + slot) * p.channels + c];
+  if (slot < kScanStates)
+    p.dA[int64_t(c) * p.dstate + slot] = sum;
+  else if (slot == kScanStates)
+    p.dD[c] = sum;
+  else
+    p.ddelta_bias[c] = sum;
+}
+
+// dB, dC of groups wider than one block: one thread per output adds the channel tiles in order.
+template <typename T>
+__global__ void selective_scan_bc_reduce_bwd_kernel(const SelectiveScanCudaParams p,
+                                                    const ScanScratch s) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t per_batch_group = int64_t(2) * p.dstate * p.length;
+  if (i >= p.batch * p.groups * per_batch_group) return;
+  const int l = int(i % p.length);
+  const int n = int(i / p.length % p.dstate);
+  const int is_c = int(i / (int64_t(p.length) * p.dstate) % 2);
+  const int64_t bg = i / per_batch_group;  // b·groups + g
+  float sum = 0.f;
+  for (int ct = 0; ct < p.channel_tiles; ++ct)
+    sum +=
+        s.bc_partial[(((bg * p.channel_tiles + ct) * 2 + is_c) * kScanStates + n) * p.length + l];
+  const int64_t b = bg / p.groups, g = bg % p.groups;
+  T* out = static_cast<T*>(is_c ? p.dC : p.dB);
+  out[b * p.bc_batch_stride + g * p.bc_group_stride + n * p.bc_state_stride + l] =
+      from_float<T>(sum);
+}
+
+template <typename T>
+void bwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
+  const ScanScratch s = scan_scratch(p, true);
+  const dim3 grid = scan_grid(p);
+  const int threads = p.warps * kWarp;
+  if (p.chunks > 1) {
+    selective_scan_chunk_states_fwd(p, s, stream);
+    const size_t smem = sweep_stage_floats(p.warps) * sizeof(float);
+    set_smem_limit(selective_scan_chunk_state_bwd_kernel<T>, smem,
+                   "selective_scan_chunk_state_bwd_kernel");
+    selective_scan_chunk_state_bwd_kernel<T><<<grid, threads, smem, stream>>>(p, s);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_chunk_state_bwd_kernel");
+    selective_scan_chunk_chain(p, s.chunk_rho, s.chunk_dtsum, true, stream);
+  }
+  const size_t smem = bwd_smem_floats(p.warps) * sizeof(float);
+  set_smem_limit(selective_scan_bwd_kernel<T>, smem, "selective_scan_bwd_kernel");
+  selective_scan_bwd_kernel<T><<<grid, threads, smem, stream>>>(p, s);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_bwd_kernel");
+
+  const int64_t params = int64_t(kScanStates + 2) * p.channels;
+  selective_scan_param_reduce_bwd_kernel<<<unsigned((params + 255) / 256), 256, 0, stream>>>(p, s);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_param_reduce_bwd_kernel");
+  if (p.channel_tiles > 1) {
+    const int64_t outputs = int64_t(p.batch) * p.groups * 2 * p.dstate * p.length;
+    selective_scan_bc_reduce_bwd_kernel<T>
+        <<<unsigned((outputs + 255) / 256), 256, 0, stream>>>(p, s);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_bc_reduce_bwd_kernel");
+  }
+}
+
+}  // namespace
+}  // namespace scan
+
+void selective_scan_bwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
+  if (p.dtype == ScanDtype::kBFloat16)
+    scan::bwd<__nv_bfloat16>(p, stream);
+  else
+    scan::bwd<float>(p, stream);
+}
+
+}  // namespace vmunet

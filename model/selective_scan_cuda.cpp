@@ -1,0 +1,132 @@
+// Torch glue for the CUDA selective scan: dtype conversion, contiguity, the launch plan, the
+// workspace and the stream. Shape and device checks are done once by selective_scan.cpp.
+#ifdef VMUNET_CUDA
+
+#include "model/selective_scan_cuda.h"
+
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "model/selective_scan_cuda_params.h"
+
+namespace vmunet {
+namespace {
+
+ScanDtype scan_dtype(const torch::Tensor& u) {
+  if (u.scalar_type() == torch::kFloat) return ScanDtype::kFloat32;
+  TORCH_CHECK(u.scalar_type() == torch::kBFloat16,
+              "selective_scan (CUDA): u must be float32 or bfloat16, found ", u.scalar_type());
+  return ScanDtype::kBFloat16;
+}
+
+// The kernels' parameters and the converted tensors and workspace they point into.
+struct ScanProblem {
+  SelectiveScanCudaParams p;
+  torch::Tensor u, delta, A, B, C, D, delta_bias;
+  torch::Tensor workspace;
+};
+
+ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+                         const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+                         const torch::Tensor& delta_bias, int chunks, bool backward) {
+  ScanProblem s;
+  auto& p = s.p;
+  p.dtype = scan_dtype(u);
+  const auto dt = u.scalar_type();
+  s.u = u.contiguous();
+  s.delta = delta.to(dt).contiguous();
+  s.B = B.to(dt).contiguous();
+  s.C = C.to(dt).contiguous();
+  s.A = A.to(torch::kFloat).contiguous();
+  s.D = D.to(torch::kFloat).contiguous();
+  s.delta_bias = delta_bias.to(torch::kFloat).contiguous();
+
+  p.batch = int(u.size(0));
+  p.channels = int(u.size(1));
+  p.length = int(u.size(2));
+  p.groups = int(B.size(1));
+  p.dstate = int(B.size(2));
+  p.channels_per_group = p.channels / p.groups;
+  TORCH_CHECK(p.dstate <= kScanStates, "selective_scan (CUDA): dstate (B.size(2)) must be at most ",
+              kScanStates, ", found ", p.dstate);
+  TORCH_CHECK(p.batch <= 65535, "selective_scan (CUDA): batch must be at most 65535, found ",
+              p.batch);
+  p.seq_batch_stride = int64_t(p.channels) * p.length;
+  p.seq_channel_stride = p.length;
+  p.bc_state_stride = p.length;
+  p.bc_group_stride = int64_t(p.dstate) * p.length;
+  p.bc_batch_stride = p.groups * p.bc_group_stride;
+  p.u = s.u.data_ptr();
+  p.delta = s.delta.data_ptr();
+  p.A = s.A.data_ptr<float>();
+  p.B = s.B.data_ptr();
+  p.C = s.C.data_ptr();
+  p.D = s.D.data_ptr<float>();
+  p.delta_bias = s.delta_bias.data_ptr<float>();
+
+  selective_scan_plan(p, at::cuda::getCurrentDeviceProperties()->multiProcessorCount, chunks);
+  const int64_t floats = selective_scan_workspace_floats(p, backward);
+  s.workspace = torch::empty({std::max<int64_t>(floats, 1)}, s.u.options().dtype(torch::kFloat));
+  p.workspace = s.workspace.data_ptr<float>();
+  return s;
+}
+
+bool empty_problem(const torch::Tensor& u, const torch::Tensor& B) {
+  return u.numel() == 0 || B.size(2) == 0;
+}
+
+}  // namespace
+
+torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
+                                      const torch::Tensor& A, const torch::Tensor& B,
+                                      const torch::Tensor& C, const torch::Tensor& D,
+                                      const torch::Tensor& delta_bias, int chunks) {
+  const c10::cuda::CUDAGuard guard(u.device());
+  if (empty_problem(u, B)) return D.view({1, -1, 1}).to(u.scalar_type()) * u;
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, false);
+  auto y = torch::empty_like(s.u);
+  s.p.y = y.data_ptr();
+  selective_scan_fwd(s.p, at::cuda::getCurrentCUDAStream().stream());
+  return y;
+}
+
+std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, int chunks) {
+  const c10::cuda::CUDAGuard guard(u.device());
+  const auto f32 = u.options().dtype(torch::kFloat);
+  if (empty_problem(u, B)) {
+    auto dyf = dy.to(torch::kFloat);
+    return {dy * D.view({1, -1, 1}).to(dy.scalar_type()),
+            torch::zeros_like(delta),
+            torch::zeros(A.sizes(), f32),
+            torch::zeros_like(B),
+            torch::zeros_like(C),
+            (dyf * u.to(torch::kFloat)).sum({0, 2}),
+            torch::zeros(delta_bias.sizes(), f32)};
+  }
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, true);
+  const auto dy_c = dy.to(u.scalar_type()).contiguous();
+  auto du = torch::empty_like(s.u), ddelta = torch::empty_like(s.u);
+  auto dB = torch::empty_like(s.B), dC = torch::empty_like(s.C);
+  auto dA = torch::empty(s.A.sizes(), f32), dD = torch::empty(s.D.sizes(), f32);
+  auto ddelta_bias = torch::empty(s.delta_bias.sizes(), f32);
+  auto& p = s.p;
+  p.dy = dy_c.data_ptr();
+  p.du = du.data_ptr();
+  p.ddelta = ddelta.data_ptr();
+  p.dA = dA.data_ptr<float>();
+  p.dB = dB.data_ptr();
+  p.dC = dC.data_ptr();
+  p.dD = dD.data_ptr<float>();
+  p.ddelta_bias = ddelta_bias.data_ptr<float>();
+  selective_scan_bwd(p, at::cuda::getCurrentCUDAStream().stream());
+  return {du, ddelta, dA, dB, dC, dD, ddelta_bias};
+}
+
+}  // namespace vmunet
+
+#endif  // VMUNET_CUDA

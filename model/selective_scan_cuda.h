@@ -1,0 +1,29 @@
+// The CUDA selective scan behind the operator of selective_scan.h; declared and built only where
+// LibTorch has CUDA (VMUNET_CUDA). The kernels are in selective_scan_{fwd,bwd}.cu.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+namespace vmunet {
+
+// Shapes as in selective_scan.h, all on one CUDA device; dstate at most 16. u's dtype, float32 or
+// bfloat16, is the compute dtype of u, delta, B and C (converted to it if they differ) and of y;
+// A, D and delta_bias are used in float32. The state and every sum are float32. `chunks` > 0
+// forces the number of blocks along the sequence (benchmarks); 0 chooses it from the shape.
+torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
+                                      const torch::Tensor& A, const torch::Tensor& B,
+                                      const torch::Tensor& C, const torch::Tensor& D,
+                                      const torch::Tensor& delta_bias, int chunks = 0);
+
+// The seven gradients of Σ y·dy in input order (u, delta, A, B, C, D, delta_bias): du, ddelta, dB,
+// dC in u's dtype, dA, dD, ddelta_bias in float32. Deterministic: bitwise equal across runs.
+std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, int chunks = 0);
+
+}  // namespace vmunet

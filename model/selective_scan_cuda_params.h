@@ -1,0 +1,64 @@
+// The CUDA selective scan's parameters and launchers, free of LibTorch so that the .cu files and
+// the torch glue (selective_scan_cuda.cpp) share them. The maths is in selective_scan.h.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace vmunet {
+
+constexpr int kScanTile = 32;      // positions staged in shared memory at a time
+constexpr int kScanStates = 16;    // largest dstate; the state lives in registers
+constexpr int kScanMaxWarps = 12;  // warps (16 channels each) per block: shared memory bound
+
+enum class ScanDtype : int { kFloat32, kBFloat16 };
+
+// One problem. Every tensor with a sequence axis is contiguous in position; the strides below, in
+// elements, give the rest. Channel c belongs to group c / channels_per_group.
+struct SelectiveScanCudaParams {
+  int batch = 0, channels = 0, groups = 0, length = 0, dstate = 0, channels_per_group = 0;
+  ScanDtype dtype = ScanDtype::kFloat32;  // of u, delta, B, C, y, dy, du, ddelta, dB, dC
+
+  // Launch plan, from selective_scan_plan: a block runs `warps` warps of 16 channels of one group;
+  // `channel_tiles` blocks cover a group; `chunks` blocks split the sequence, each `chunk_tiles`
+  // tiles of kScanTile positions long; `tiles` = ceil(length / kScanTile).
+  int warps = 0, channel_tiles = 0, chunks = 0, chunk_tiles = 0, tiles = 0;
+
+  int64_t seq_batch_stride = 0, seq_channel_stride = 0;  // the (batch, channels, length) tensors
+  int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B, C, dB, dC
+
+  const void* u = nullptr;            // (batch, channels, length)
+  const void* delta = nullptr;        // (batch, channels, length); step = softplus(delta + bias)
+  const float* A = nullptr;           // (channels, dstate)
+  const void* B = nullptr;            // (batch, groups, dstate, length)
+  const void* C = nullptr;            // (batch, groups, dstate, length)
+  const float* D = nullptr;           // (channels)
+  const float* delta_bias = nullptr;  // (channels)
+  void* y = nullptr;                  // (batch, channels, length)
+
+  const void* dy = nullptr;      // (batch, channels, length)
+  void* du = nullptr;            // (batch, channels, length)
+  void* ddelta = nullptr;        // (batch, channels, length)
+  float* dA = nullptr;           // (channels, dstate)
+  void* dB = nullptr;            // (batch, groups, dstate, length)
+  void* dC = nullptr;            // (batch, groups, dstate, length)
+  float* dD = nullptr;           // (channels)
+  float* ddelta_bias = nullptr;  // (channels)
+
+  float* workspace = nullptr;  // selective_scan_workspace_floats(*this, backward) floats
+};
+
+// Fills the launch plan from the sizes. `chunks` > 0 forces that many sequence chunks (benchmarks);
+// 0 picks them from the number of multiprocessors.
+void selective_scan_plan(SelectiveScanCudaParams& p, int multiprocessors, int chunks = 0);
+
+// Scratch floats the forward (backward = false) or backward pass needs for a planned problem.
+int64_t selective_scan_workspace_floats(const SelectiveScanCudaParams& p, bool backward);
+
+// Launchers, asynchronous on `stream`. The forward writes y; the backward writes the seven
+// gradients. Both are deterministic: no atomics, every sum in a fixed order.
+void selective_scan_fwd(const SelectiveScanCudaParams& p, cudaStream_t stream);
+void selective_scan_bwd(const SelectiveScanCudaParams& p, cudaStream_t stream);
+
+}  // namespace vmunet

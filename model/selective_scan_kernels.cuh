@@ -1,0 +1,340 @@
+// Device code shared by the forward (selective_scan_fwd.cu) and backward (selective_scan_bwd.cu)
+// CUDA selective scans.
+//
+// Work split. A block runs `warps` warps of one (batch, group). A warp owns 16 consecutive channels
+// of the group; each channel's 16 states live in the registers of two lanes, 8 each (lanes r and
+// r + 16), which combine their partial sums over states with one shuffle. The sequence is walked in
+// tiles of kScanTile positions staged in shared memory: one row per channel for u, step (and dy),
+// read by its lanes with 16-byte loads, and one row per state for B and C, shared by the block's
+// warps (the group shares them). Long sequences with few (batch, group) pairs are also split into
+// `chunks` along the positions: a pre-pass computes each chunk's local end state, a small
+// sequential kernel chains them, and the main pass starts every chunk from its true state.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include "model/cuda_check.h"
+#include "model/selective_scan_cuda_params.h"
+
+namespace vmunet::scan {
+
+constexpr int kWarp = 32;
+constexpr int kWarpRows = 16;           // channels per warp
+constexpr int kHalf = kScanStates / 2;  // states per lane
+constexpr unsigned kFullMask = 0xffffffffu;
+// Row pitch in floats: 16-byte reads of 8 rows at a time then fall on distinct banks.
+constexpr int kRow = kScanTile + 4;
+constexpr int kSub = 4;  // positions per float4 step
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// Scratch carved out of SelectiveScanCudaParams::workspace (selective_scan_workspace_floats).
+struct ScanScratch {
+  float* chunk_state = nullptr;    // (batch, chunks, kScanStates, channels): local end states,
+                                   // then (chain) each chunk's initial state
+  float* chunk_rho = nullptr;      // (batch, chunks, kScanStates, channels): backward carry into
+                                   // each chunk's last position
+  float* chunk_dtsum = nullptr;    // (batch, chunks, channels): Σ step over the chunk
+  float* tile_state = nullptr;     // (batch, tiles, kScanStates, channels): state before a tile
+  float* bc_partial = nullptr;     // (batch, groups, channel_tiles, 2, kScanStates, length)
+  float* param_partial = nullptr;  // (batch, chunks, kScanStates + 2, channels): dA, dD, dbias
+};
+ScanScratch scan_scratch(const SelectiveScanCudaParams& p, bool backward);
+
+// Launches the chunk pre-pass and chain of the forward recurrence (chunks > 1 only): afterwards
+// chunk_state holds every chunk's initial state and chunk_dtsum its Σ step.
+void selective_scan_chunk_states_fwd(const SelectiveScanCudaParams& p, const ScanScratch& s,
+                                     cudaStream_t stream);
+// Chains per-chunk local states in place, in chunk order or (reverse) backwards:
+//   carry ← exp(A·Σstep)·carry + local, each slot receiving the carry before its own chunk.
+void selective_scan_chunk_chain(const SelectiveScanCudaParams& p, float* state,
+                                const float* stepsum, bool reverse, cudaStream_t stream);
+
+// Blocks: (group, channel tile) × batch × chunk.
+inline dim3 scan_grid(const SelectiveScanCudaParams& p) {
+  return dim3(unsigned(p.groups * p.channel_tiles), unsigned(p.batch), unsigned(p.chunks));
+}
+
+template <typename T>
+void set_smem_limit(T* kernel, size_t bytes, const char* name) {
+  VMUNET_CUDA_CHECK(
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+      std::string("raising the shared-memory limit of ") + name);
+}
+
+// ---- element access ----
+__device__ __forceinline__ float to_float(float x) { return x; }
+__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <typename T>
+__device__ __forceinline__ T from_float(float x);
+template <>
+__device__ __forceinline__ float from_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
+  return __float2bfloat16(x);
+}
+
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+// fp32 rows go straight to shared memory, asynchronously; bf16 rows are widened on the way.
+__device__ __forceinline__ void stage_elem(float* dst, const float* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem_address(dst)), "l"(src));
+}
+__device__ __forceinline__ void stage_elem(float* dst, const __nv_bfloat16* src) {
+  *dst = __bfloat162float(*src);
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// mamba's softplus: linear above 20.
+__device__ __forceinline__ float softplus(float x) { return x <= 20.f ? log1pf(expf(x)) : x; }
+// d softplus(z) / dz = sigmoid(z) = 1 − exp(−softplus(z)).
+__device__ __forceinline__ float softplus_grad_from_value(float sp) { return -expm1f(-sp); }
+
+// ---- block geometry ----
+struct BlockCoords {
+  int b, g, ctile, chunk, warp, lane;
+  int r;               // the lane's channel row in the warp (lane % 16)
+  int half;            // the lane keeps states half·8 .. half·8 + 7 (lane / 16)
+  int rows;            // channels of this warp inside the group (0..16)
+  int c0;              // channel of row 0
+  int c;               // the lane's channel, meaningful when active
+  bool active;         // r < rows
+  int t_begin, t_end;  // tiles of this chunk
+  int64_t seq_row0;    // offset of row 0 in the (batch, channels, length) tensors
+  int64_t bc_row0;     // offset of (b, g, state 0) in B and C
+};
+
+__device__ __forceinline__ BlockCoords block_coords(const SelectiveScanCudaParams& p) {
+  BlockCoords k;
+  k.g = blockIdx.x / p.channel_tiles;
+  k.ctile = blockIdx.x % p.channel_tiles;
+  k.b = blockIdx.y;
+  k.chunk = blockIdx.z;
+  k.warp = threadIdx.x / kWarp;
+  k.lane = threadIdx.x % kWarp;
+  k.r = k.lane % kWarpRows;
+  k.half = k.lane / kWarpRows;
+  const int first = (k.ctile * p.warps + k.warp) * kWarpRows;  // within the group
+  k.rows = min(max(p.channels_per_group - first, 0), kWarpRows);
+  k.c0 = k.g * p.channels_per_group + min(first, p.channels_per_group - 1);
+  k.c = k.c0 + k.r;
+  k.active = k.r < k.rows;
+  k.t_begin = k.chunk * p.chunk_tiles;
+  k.t_end = min(k.t_begin + p.chunk_tiles, p.tiles);
+  k.seq_row0 = int64_t(k.b) * p.seq_batch_stride + int64_t(k.c0) * p.seq_channel_stride;
+  k.bc_row0 = int64_t(k.b) * p.bc_batch_stride + int64_t(k.g) * p.bc_group_stride;
+  return k;
+}
+
+// The lane's A2[i] = A[c, half·8 + i]·log2(e), so exp(step·A) = exp2(step·A2); zero for padding
+// states and inactive lanes, which then keep a zero state.
+__device__ __forceinline__ void load_channel(const SelectiveScanCudaParams& p, const BlockCoords& k,
+                                             float (&A2)[kHalf], float& bias, float& D) {
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i) {
+    const int n = k.half * kHalf + i;
+    A2[i] = (k.active && n < p.dstate) ? p.A[int64_t(k.c) * p.dstate + n] * kLog2e : 0.f;
+  }
+  bias = k.active ? p.delta_bias[k.c] : 0.f;
+  D = k.active ? p.D[k.c] : 0.f;
+}
+
+// (batch, slots, kScanStates, channels) layouts: consecutive rows hit consecutive channels.
+__device__ __forceinline__ int64_t state_index(const SelectiveScanCudaParams& p, int b, int slot,
+                                               int slots, int n, int c) {
+  return ((int64_t(b) * slots + slot) * kScanStates + n) * p.channels + c;
+}
+
+// ---- staging ----
+// One warp copies positions [l0, l0 + kScanTile) of rows 0..rows-1 (row r at src + r·stride)
+// into dst[r·kRow + position], zero past `length` and in rows rows..15. Lane = position, so
+// every load instruction reads one row's 32 consecutive elements.
+template <typename T>
+__device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t stride, int rows,
+                                           int l0, int length, int lane) {
+  const int l = l0 + lane;
+  const bool in = l < length;
+#pragma unroll 8
+  for (int r = 0; r < kWarpRows; ++r) {
+    float* d = dst + r * kRow + lane;
+    if (in && r < rows)
+      stage_elem(d, src + r * stride + l);
+    else
+      *d = 0.f;
+  }
+}
+
+// The block copies rows [first, last) of the 2·kScanStates rows (B states, then C states) of
+// (b, g) into bc[row·kScanTile + position]; padding states and positions past `length` are zero.
+template <typename T>
+__device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParams& p,
+                                         const BlockCoords& k, int l0, int first, int last) {
+  const T* B = static_cast<const T*>(p.B) + k.bc_row0;
+  const T* C = static_cast<const T*>(p.C) + k.bc_row0;
+  const int l = l0 + k.lane;
+  const bool in = l < p.length;
+  for (int r = first + k.warp; r < last; r += p.warps) {
+    const int n = r % kScanStates;
+    float* d = bc + r * kScanTile + k.lane;
+    if (in && n < p.dstate)
+      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + l);
+    else
+      *d = 0.f;
+  }
+}
+
+// One warp writes rows 0..rows-1 of src (pitch kRow) to positions [l0, l0 + kScanTile) of dst.
+template <typename T>
+__device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* src, int rows,
+                                           int l0, int length, int lane) {
+  const int l = l0 + lane;
+  if (l >= length) return;
+  for (int r = 0; r < rows; ++r) dst[r * stride + l] = from_float<T>(src[r * kRow + lane]);
+}
+
+// Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
+// place; the two lanes of a channel take half the positions each. Ends with __syncwarp.
+__device__ __forceinline__ void to_step(float* row, float bias, int half) {
+  constexpr int kPart = kScanTile / 2;
+#pragma unroll
+  for (int q = 0; q < kPart; q += kSub) {
+    float4* at = reinterpret_cast<float4*>(row + half * kPart + q);
+    float4 v = *at;
+    v.x = softplus(v.x + bias);
+    v.y = softplus(v.y + bias);
+    v.z = softplus(v.z + bias);
+    v.w = softplus(v.w + bias);
+    *at = v;
+  }
+  __syncwarp();
+}
+
+__device__ __forceinline__ void unpack(const float4 v, float (&a)[kSub]) {
+  a[0] = v.x;
+  a[1] = v.y;
+  a[2] = v.z;
+  a[3] = v.w;
+}
+__device__ __forceinline__ void load4(const float* p, float (&a)[kSub]) {
+  unpack(*reinterpret_cast<const float4*>(p), a);
+}
+
+// Advances the lane's 8 states over kSub positions starting at q:
+//   h ← exp2(step·A2)·h + step·u·B.
+// Bs and Cs point at the lane's first state row. With kOutput, adds Σ_states C·h to y.
+template <bool kOutput>
+__device__ __forceinline__ void advance(float (&h)[kHalf], const float (&A2)[kHalf],
+                                        const float (&step)[kSub], const float (&stepu)[kSub],
+                                        const float* Bs, const float* Cs, int q, float (&y)[kSub]) {
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i) {
+    float b[kSub], c[kSub];
+    load4(Bs + i * kScanTile + q, b);
+    if (kOutput) load4(Cs + i * kScanTile + q, c);
+#pragma unroll
+    for (int j = 0; j < kSub; ++j) {
+      h[i] = fmaf(exp2f(step[j] * A2[i]), h[i], stepu[j] * b[j]);
+      if (kOutput) y[j] = fmaf(c[j], h[i], y[j]);
+    }
+  }
+}
+
+// What a forward sweep does besides advancing the state.
+enum class Sweep {
+  kOutput,      // write y (the forward pass)
+  kChunkEnd,    // nothing: the caller keeps the end state and Σ step (chunk pre-pass)
+  kTileStates,  // store the state before every tile (backward pass, phase 1)
+};
+
+// Shared-memory floats of one forward_sweep stage: rows [warps][2][kWarpRows][kRow] (u, step),
+// then B and C [2][kScanStates][kScanTile].
+__host__ __device__ inline int sweep_stage_floats(int warps) {
+  return warps * 2 * kWarpRows * kRow + 2 * kScanStates * kScanTile;
+}
+
+// Runs the forward recurrence of one warp's channels over this chunk's tiles from state h,
+// double-buffered: the next tile's copy is in flight while the current one is computed.
+template <typename T, Sweep kMode>
+__device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
+                                              const ScanScratch& s, const BlockCoords& k,
+                                              float* stage0, float* stage1, float (&h)[kHalf],
+                                              float& stepsum) {
+  float A2[kHalf], bias, D;
+  load_channel(p, k, A2, bias, D);
+  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
+  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
+  const int rows_floats = p.warps * 2 * kWarpRows * kRow;
+  constexpr bool kWithC = kMode == Sweep::kOutput;
+  // kTileStates needs no pass over the chunk's last tile, only the state before it.
+  const int t_last = kMode == Sweep::kTileStates ? k.t_end - 1 : k.t_end;
+
+  auto stage = [&](float* buf, int t) {
+    float* rows = buf + k.warp * 2 * kWarpRows * kRow;
+    const int l0 = t * kScanTile;
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_bc<T>(buf + rows_floats, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
+  };
+  auto store_state = [&](int t) {
+    if (!k.active) return;
+#pragma unroll
+    for (int i = 0; i < kHalf; ++i)
+      s.tile_state[state_index(p, k.b, t, p.tiles, k.half * kHalf + i, k.c)] = h[i];
+  };
+
+  if (k.t_begin < t_last) stage(stage0, k.t_begin);
+  cp_async_commit();
+  for (int t = k.t_begin; t < t_last; ++t) {
+    const bool odd = (t - k.t_begin) & 1;
+    float* cur = odd ? stage1 : stage0;
+    if (t + 1 < t_last) stage(odd ? stage0 : stage1, t + 1);
+    cp_async_commit();
+    if (kMode == Sweep::kTileStates) store_state(t);
+    cp_async_wait<1>();
+    __syncthreads();
+
+    float* u_row = cur + (k.warp * 2 * kWarpRows + k.r) * kRow;
+    float* step_row = u_row + kWarpRows * kRow;
+    const float* Bs = cur + rows_floats + k.half * kHalf * kScanTile;
+    const float* Cs = Bs + kScanStates * kScanTile;
+    const int valid = min(kScanTile, p.length - t * kScanTile);
+    to_step(step_row, bias, k.half);
+#pragma unroll 1
+    for (int q = 0; q < kScanTile; q += kSub) {
+      float uu[kSub], step[kSub], stepu[kSub], y[kSub];
+      load4(u_row + q, uu);
+      load4(step_row + q, step);
+#pragma unroll
+      for (int j = 0; j < kSub; ++j) {
+        stepu[j] = step[j] * uu[j];
+        y[j] = k.half == 0 ? D * uu[j] : 0.f;
+        if (kMode == Sweep::kChunkEnd && q + j < valid) stepsum += step[j];
+      }
+      advance<kMode == Sweep::kOutput>(h, A2, step, stepu, Bs, Cs, q, y);
+      if (kMode == Sweep::kOutput) {
+        // The shuffle also orders the partner's read of u[q..] before this lane's write.
+#pragma unroll
+        for (int j = 0; j < kSub; ++j) y[j] += __shfl_xor_sync(kFullMask, y[j], kWarpRows);
+        if (k.half == 0)
+          *reinterpret_cast<float4*>(u_row + q) = make_float4(y[0], y[1], y[2], y[3]);
+      }
+    }
+    if (kMode == Sweep::kOutput) {
+      __syncwarp();
+      write_rows(static_cast<T*>(p.y) + k.seq_row0, p.seq_channel_stride,
+                 cur + k.warp * 2 * kWarpRows * kRow, k.rows, t * kScanTile, p.length, k.lane);
+    }
+    __syncthreads();  // every warp is done with `cur` before it is refilled
+  }
+  if (kMode == Sweep::kTileStates && k.t_begin < k.t_end) store_state(t_last);
+}
+
+}  // namespace vmunet::scan
