@@ -43,16 +43,17 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
     const std::string where = path + ":" + name;
     if (name.size() < 5 || name.compare(name.size() - 4, 4, ".npy") != 0)
       throw Error(where + ": member is not a .npy array");
-    // One byte more than the member holds, so libzip reaches its end and checks the CRC.
-    std::vector<uint8_t> bytes(stat.size + 1);
+    std::vector<uint8_t> bytes(stat.size);
     zip_file_t* file = zip_fopen_index(archive.get(), index, 0);
     VMUNET_ZIP(file != nullptr, archive.get(), where + ": opening the member");
     const zip_int64_t read = zip_fread(file, bytes.data(), bytes.size());
+    // libzip checks the CRC when a read finds the end, so read once more: that must give 0.
+    uint8_t extra = 0;
+    const zip_int64_t after = zip_fread(file, &extra, 1);
     const std::string file_error = zip_file_strerror(file);
     zip_fclose(file);
-    if (read < 0 || static_cast<zip_uint64_t>(read) != stat.size)
+    if (read < 0 || static_cast<zip_uint64_t>(read) != stat.size || after != 0)
       throw Error(where + ": damaged member (" + file_error + ")");
-    bytes.pop_back();
     arrays.emplace(name.substr(0, name.size() - 4), parse_npy(bytes, where));
   }
   return arrays;
