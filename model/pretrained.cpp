@@ -1,6 +1,5 @@
 #include "model/pretrained.h"
 
-#include <spdlog/spdlog.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
@@ -126,10 +125,7 @@ PretrainedReport load_pretrained(VMUNet& net, const TensorMap& checkpoint) {
 }
 
 PretrainedReport load_pretrained(VMUNet& net, const std::string& path) {
-  auto report = load_pretrained(net, read_checkpoint(path));
-  spdlog::info("pretrained {}: {}", path, report.summary());
-  for (const auto& line : report.skipped) spdlog::info("  skipped {}", line);
-  return report;
+  return load_pretrained(net, read_checkpoint(path));
 }
 
 }  // namespace vmunet

@@ -32,7 +32,8 @@ TensorMap read_checkpoint(const std::string& path);
 // The two passes over tensors in memory.
 PretrainedReport load_pretrained(VMUNet& net, const TensorMap& checkpoint);
 
-// read_checkpoint + the two passes; logs the summary and the skipped keys.
+// read_checkpoint + the two passes. Logs nothing (under MPI only the caller knows which rank
+// speaks): log summary() and the lines of `skipped`.
 PretrainedReport load_pretrained(VMUNet& net, const std::string& path);
 
 }  // namespace vmunet
