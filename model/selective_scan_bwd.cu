@@ -201,7 +201,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
         dD = fmaf(dyv[j], uu[j], dD);
         dbias += dd[j];
       }
-      // The shuffles above ordered the partner lane's reads of these positions before this.
+      __syncwarp();  // the partner lane has read u, step at q.. before du, ddelta replace them
       if (k.half == 0) {
         *reinterpret_cast<float4*>(u_row + q) = make_float4(du[0], du[1], du[2], du[3]);
         *reinterpret_cast<float4*>(step_row + q) = make_float4(dd[0], dd[1], dd[2], dd[3]);

@@ -320,9 +320,9 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
       }
       advance<kMode == Sweep::kOutput>(h, A2, step, stepu, Bs, Cs, q, y);
       if (kMode == Sweep::kOutput) {
-        // The shuffle also orders the partner's read of u[q..] before this lane's write.
 #pragma unroll
         for (int j = 0; j < kSub; ++j) y[j] += __shfl_xor_sync(kFullMask, y[j], kWarpRows);
+        __syncwarp();  // the partner lane has read u[q..] before y replaces it
         if (k.half == 0)
           *reinterpret_cast<float4*>(u_row + q) = make_float4(y[0], y[1], y[2], y[3]);
       }
