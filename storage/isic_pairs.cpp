@@ -51,12 +51,14 @@ Pairing pair_by_stem(const std::string& images_dir, const std::string& masks_dir
   const std::string suffix = lower(mask_suffix);
   std::map<std::string, fs::path> masks;  // image stem -> mask file
   for (const fs::path& mask : image_files(masks_dir, "masks")) {
-    std::string key = lower(mask.stem().string());
-    if (!suffix.empty() && key.size() > suffix.size() &&
-        key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0)
-      key.resize(key.size() - suffix.size());
+    std::string stem = mask.stem().string();
+    const std::string lower_stem = lower(stem);
+    if (!suffix.empty() && stem.size() > suffix.size() &&
+        lower_stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0)
+      stem.resize(stem.size() - suffix.size());
+    const std::string key = lower(stem);
     if (!images.count(key)) {
-      result.problems.push_back("mask " + mask.string() + " has no image " + key + ".* in " +
+      result.problems.push_back("mask " + mask.string() + " has no image " + stem + ".* in " +
                                 images_dir);
       continue;
     }

@@ -93,14 +93,14 @@ cv::Mat resized(const cv::Mat& source, int size) {
 }
 
 cv::Mat resized_mask(const cv::Mat& mask, int size) {
-  cv::Mat out = mask;
+  cv::Mat sized = mask, binary;
   if (mask.rows != size || mask.cols != size) {
     const bool shrinking = mask.rows > size || mask.cols > size;
-    cv::resize(mask, out, cv::Size(size, size), 0, 0,
+    cv::resize(mask, sized, cv::Size(size, size), 0, 0,
                shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
   }
-  cv::threshold(out, out, 127, 1, cv::THRESH_BINARY);
-  return out;
+  cv::threshold(sized, binary, 127, 1, cv::THRESH_BINARY);
+  return binary;
 }
 
 std::string describe_source(const IsicOptions& options) {
