@@ -73,8 +73,10 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   rename_durably(tmp, path);
 }
 
-void save_checkpoint(const std::string& dir, int64_t epoch, torch::nn::Module& model,
-                     torch::optim::Optimizer& optimizer, const nlohmann::json& state, int keep) {
+std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int64_t epoch,
+                                                    torch::nn::Module& model,
+                                                    torch::optim::Optimizer& optimizer,
+                                                    const nlohmann::json& state, int keep) {
   fs::create_directories(dir);
   torch::serialize::OutputArchive archive;
   for (const auto& p : model.named_parameters()) archive.write("model." + p.key(), p.value());
@@ -90,13 +92,15 @@ void save_checkpoint(const std::string& dir, int64_t epoch, torch::nn::Module& m
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
   rename_durably(tmp, path);
-  write_file_atomically(path + ".sha256", sha256_file(path) + "\n");
+  const std::string digest = sha256_file(path);
+  write_file_atomically(path + ".sha256", digest + "\n");
 
   const auto all = list_checkpoints(dir);
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     fs::remove(all[i].second + ".sha256");
     fs::remove(all[i].second);
   }
+  return {path, digest};
 }
 
 std::optional<CheckpointInfo> load_latest_checkpoint(const std::string& dir,

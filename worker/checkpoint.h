@@ -20,9 +20,11 @@ struct CheckpointInfo {
 };
 
 // Writes dir/ckpt-<epoch>.pt through a temp file, fsync and rename, then its checksum marker;
-// keeps the newest `keep` checkpoints and removes older ones.
-void save_checkpoint(const std::string& dir, int64_t epoch, torch::nn::Module& model,
-                     torch::optim::Optimizer& optimizer, const nlohmann::json& state, int keep = 2);
+// keeps the newest `keep` checkpoints and removes older ones. Returns {path, sha256}.
+std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int64_t epoch,
+                                                    torch::nn::Module& model,
+                                                    torch::optim::Optimizer& optimizer,
+                                                    const nlohmann::json& state, int keep = 2);
 
 // Loads the newest checkpoint in dir whose checksum matches, into model and optimizer. Damaged or
 // unmarked ones are skipped with a warning naming the file. nullopt when none is usable.

@@ -73,9 +73,14 @@ struct RankLoss {
 };
 
 RankLoss rank_loss(VMUNet& model, const torch::Tensor& logits, const torch::Tensor& target,
-                   Task task, const LossWeights& w, double share, Communicator& comm) {
+                   Task task, const LossWeights& w, double share, Communicator& comm,
+                   torch::Tensor& nonfinite) {
   if (task == Task::binary) {
-    auto loss = share * bce_dice_loss(model->output(logits), target, w);
+    // NaN probabilities would trip BCE's range check (a device assert on CUDA); they are replaced
+    // here and the divergence is caught from `nonfinite` at the end of the epoch.
+    auto probs = model->output(logits);
+    nonfinite.logical_or_(probs.isfinite().all().logical_not());
+    auto loss = share * bce_dice_loss(torch::nan_to_num(probs, 0.5), target, w);
     return {loss, loss.detach()};
   }
   auto local = softmax_dice_sums(logits, target);
@@ -171,6 +176,7 @@ TrainResult train_run(const TrainRequest& req) {
       const auto order = epoch_order(N, cfg.seed, epoch).to(device);
       auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
       int64_t images = 0, steps_done = 0;
+      auto nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(device));
       ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), leader ? steps : 0);
       for (int64_t step = 0; step < steps; ++step) {
         const int64_t g0 = step * cfg.batch_size, gn = std::min(cfg.batch_size, N - g0);
@@ -186,7 +192,8 @@ TrainResult train_run(const TrainRequest& req) {
           auto p = draw_synapse_params(gn, gen).slice(b, e - b);
           std::tie(x, y) = apply_synapse_augment(x, y, p);
         }
-        auto loss = rank_loss(model, model->forward(x), y, task, loss_w, double(e - b) / gn, comm);
+        auto loss = rank_loss(model, model->forward(x), y, task, loss_w, double(e - b) / gn, comm,
+                              nonfinite);
         optimizer->zero_grad();
         loss.backward.backward();
         all_reduce_gradients(model->parameters(), comm, 1.0);
@@ -197,9 +204,11 @@ TrainResult train_run(const TrainRequest& req) {
         bar.advance(1);
       }
       bar.finish();
-      auto total = loss_sum.to(torch::kCPU).reshape({1});
+      auto total = torch::stack({loss_sum, nonfinite.to(torch::kDouble)}).to(torch::kCPU);
       comm.all_reduce_sum(total);
-      const double mean_loss = total.item<double>() / std::max<int64_t>(steps_done, 1);
+      const double mean_loss = total[1].item<double>() > 0
+                                   ? std::nan("")
+                                   : total[0].item<double>() / std::max<int64_t>(steps_done, 1);
       const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       if (!std::isfinite(mean_loss)) {
         result.status = "diverged";
@@ -239,9 +248,11 @@ TrainResult train_run(const TrainRequest& req) {
       }
       const bool stopping =
           req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
-      if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0))
-        save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model, *optimizer,
-                        {{"run_key", result.run_key}});
+      if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0)) {
+        const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model,
+                                                    *optimizer, {{"run_key", result.run_key}});
+        if (rec) rec->artifact(result.run_key, "checkpoint", path, digest);
+      }
       if (stopping) {
         result.status = "preempted";
         break;

@@ -1,0 +1,89 @@
+// `vmunet train` end to end through the binary: the quickstart config learns (test DSC ≥ 0.85
+// recorded in the database), and a diverging run ends `diverged` with one error line.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "storage/results_db.h"
+
+namespace vmunet {
+namespace {
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code;
+  std::string output;
+};
+
+// Runs the binary in `dir` with stdout and stderr captured.
+Outcome run_vmunet(const fs::path& dir, const std::string& args) {
+  const std::string cmd = "cd '" + dir.string() + "' && '" + VMUNET_BINARY + "' " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("vmunet_train_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  fs::path dir;
+};
+
+// The step budget: 8 epochs × 25 steps of 16 images (400 synthetic 64×64 training images), a
+// 1.1M-parameter VM-UNet, CPU; a few minutes on 2 cores.
+TEST_F(TrainCli, QuickstartLearns) {
+  const auto r = run_vmunet(dir, std::string("train --config ") + VMUNET_SOURCE_DIR +
+                                     "/configs/quickstart.json --db r.db --out o");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ResultsDb db((dir / "r.db").string(), ResultsDb::Mode::read_only);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, RunStatus::done);
+  EXPECT_EQ(db.epochs(runs[0].id).size(), 8u);
+  double dsc = -1;
+  for (const auto& m : db.metrics(runs[0].id))
+    if (m.split == "test" && m.name == "dsc") dsc = m.value;
+  EXPECT_GE(dsc, 0.85) << r.output;
+  EXPECT_EQ(db.artifacts(runs[0].id).size(), 8u);  // one checkpoint per epoch, with sha256
+}
+
+TEST_F(TrainCli, DivergingRunIsRecordedAndExitsNonZero) {
+  std::ofstream(dir / "tiny.json") << R"({
+    "model": {"dims": [8, 16, 32, 64], "depths": [1, 1, 1, 1], "depths_decoder": [1, 1, 1, 1]},
+    "data": {"path": "tiny.h5", "synthetic": {"if_missing": true, "train": 8, "test": 4}},
+    "train": {"epochs": 3, "batch_size": 4, "device": "cpu"},
+    "optimizer": {"lr": 1e30}
+  })";
+  const auto r = run_vmunet(dir, "train --config tiny.json --db r.db --out o");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("vmunet: error: run "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ended diverged: loss became"), std::string::npos) << r.output;
+  ResultsDb db((dir / "r.db").string(), ResultsDb::Mode::read_only);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, RunStatus::diverged);
+  EXPECT_NE(runs[0].error.find("loss became"), std::string::npos);
+}
+
+TEST_F(TrainCli, BadConfigIsOneLineAndNonZero) {
+  std::ofstream(dir / "bad.json") << R"({"train": {"epochz": 3}})";
+  const auto r = run_vmunet(dir, "train --config bad.json");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.output,
+            "vmunet: error: bad.json: train.epochz: unknown key (known here: batch_size, "
+            "checkpoint_every, device, epochs, eval_every, init, max_steps_per_epoch, "
+            "precision)\n");
+}
+
+}  // namespace
+}  // namespace vmunet
