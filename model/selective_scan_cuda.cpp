@@ -105,7 +105,7 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
             torch::zeros(A.sizes(), f32),
             torch::zeros_like(B),
             torch::zeros_like(C),
-            (dyf * u.to(torch::kFloat)).sum({0, 2}),
+            (dyf * u.to(torch::kFloat)).sum(2).sum(0),
             torch::zeros(delta_bias.sizes(), f32)};
   }
   ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, true);
