@@ -91,6 +91,33 @@ RankLoss rank_loss(VMUNet& model, const torch::Tensor& logits, const torch::Tens
   return {ce + w.dice * dice, (ce + share * w.dice * dice).detach()};
 }
 
+// The test split's metrics (ISIC confusion or Synapse volumes), logged by the leader and, for
+// the final evaluation, recorded with the per-case rows.
+std::map<std::string, double> evaluate_test(VMUNet& model, const DatasetTensors& data,
+                                            const RunConfig& cfg, Communicator& comm,
+                                            RunRecorder* rec, const std::string& key, int64_t epoch,
+                                            bool final) {
+  const Task task = data.meta.task;
+  const EvalResult ev =
+      task == Task::binary
+          ? evaluate_binary(model, network_input(data.test.images, data.meta.test_norm, task),
+                            data.test.masks, cfg.threshold, cfg.batch_size, comm)
+          : evaluate_volumes(model, data.volumes, data.meta, data.meta.resolution, cfg.batch_size,
+                             comm);
+  if (comm.rank() == 0) {
+    std::string line;
+    for (const auto& [k, v] : ev.metrics)
+      if (k.find('/') == std::string::npos) line += fmt::format("  {} {:.4f}", k, v);
+    spdlog::info("test after epoch {}:{}", epoch, line);
+  }
+  if (rec && final) {
+    for (const auto& [k, v] : ev.metrics) rec->metric(key, "test", k, v);
+    for (const auto& [c, values] : ev.cases)
+      for (const auto& [k, v] : values) rec->case_metric(key, "test", c, k, v);
+  }
+  return ev.metrics;
+}
+
 }  // namespace
 
 TrainResult train_run(const TrainRequest& req) {
@@ -141,7 +168,10 @@ TrainResult train_run(const TrainRequest& req) {
     model->to(device);
     if (!cfg.pretrained.empty()) {
       const auto report = load_pretrained(model, cfg.pretrained);
-      if (leader) spdlog::info("pretrained {}: {}", cfg.pretrained, report.summary());
+      if (leader) {
+        spdlog::info("pretrained {}: {}", cfg.pretrained, report.summary());
+        for (const auto& key : report.skipped) spdlog::info("  skipped {}", key);
+      }
     }
     broadcast_tensors(model->parameters(), comm);
     auto optimizer =
@@ -225,26 +255,8 @@ TrainResult train_run(const TrainRequest& req) {
 
       const bool last = epoch + 1 == cfg.epochs;
       if (last || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
-        EvalResult ev;
-        if (task == Task::binary) {
-          ev = evaluate_binary(model, network_input(data.test.images, data.meta.test_norm, task),
-                               data.test.masks, cfg.threshold, cfg.batch_size, comm);
-        } else {
-          ev = evaluate_volumes(model, data.volumes, data.meta, data.meta.resolution,
-                                cfg.batch_size, comm);
-        }
-        result.metrics = ev.metrics;
-        if (leader) {
-          std::string line;
-          for (const auto& [k, v] : ev.metrics)
-            if (k.find('/') == std::string::npos) line += fmt::format("  {} {:.4f}", k, v);
-          spdlog::info("test after epoch {}:{}", epoch + 1, line);
-        }
-        if (rec && last) {
-          for (const auto& [k, v] : ev.metrics) rec->metric(result.run_key, "test", k, v);
-          for (const auto& [c, values] : ev.cases)
-            for (const auto& [k, v] : values) rec->case_metric(result.run_key, "test", c, k, v);
-        }
+        result.metrics =
+            evaluate_test(model, data, cfg, comm, rec, result.run_key, epoch + 1, last);
       }
       const bool stopping =
           req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
@@ -257,6 +269,11 @@ TrainResult train_run(const TrainRequest& req) {
         result.status = "preempted";
         break;
       }
+    }
+    if (start_epoch >= cfg.epochs) {  // resumed a finished run: report its final evaluation
+      result.epochs = start_epoch;
+      result.metrics =
+          evaluate_test(model, data, cfg, comm, rec, result.run_key, start_epoch, true);
     }
     if (result.status.empty()) result.status = "done";
   } catch (const c10::OutOfMemoryError& e) {
