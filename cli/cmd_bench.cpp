@@ -1,0 +1,95 @@
+// `vmunet bench`: median step times of training and inference, or of the selective scan alone.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "model/selective_scan_bench.h"
+#include "worker/bench.h"
+
+namespace vmunet::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model, precision = "fp32", device = "auto";
+  int64_t batch = 32, size = 256;
+  int steps = 20, warmup = 5;
+  bool scan = false, train_only = false, inference_only = false;
+};
+
+void run_bench(const BenchArgs& a) {
+  if (a.scan) {
+    ScanBenchOptions o;
+    o.batch = a.batch;
+    o.length = (a.size / 4) * (a.size / 4);
+    o.dtype = a.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+    o.warmup = a.warmup;
+    o.repeats = a.steps;
+    std::cout << fmt::format("selective scan, u ({}, {}, {}), N {}, {}\n", o.batch, o.channels,
+                             o.length, o.dstate, a.precision == "bf16" ? "bf16" : "fp32");
+    for (const auto& r : bench_selective_scan(o))
+      std::cout << fmt::format("  {:<4} median {:8.3f} ms  min {:8.3f} ms  {:7.1f} GB/s\n", r.pass,
+                               r.median_ms, r.min_ms, r.gbps);
+    return;
+  }
+  BenchOptions o;
+  if (!a.model.empty()) o.model = load_model_config(a.model);
+  o.batch = a.batch;
+  o.size = a.size;
+  o.precision = a.precision == "fp32"   ? Precision::fp32
+                : a.precision == "tf32" ? Precision::tf32
+                                        : Precision::bf16;
+  o.device = a.device;
+  o.steps = a.steps;
+  o.warmup = a.warmup;
+  std::vector<BenchResult> results;
+  if (!a.inference_only) results.push_back(bench_train(o));
+  if (!a.train_only) results.push_back(bench_inference(o));
+  for (const auto& r : results)
+    std::cout << fmt::format(
+        "{:<9} {} batch {} {}x{} {}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak {:.2f} "
+        "GiB, median of {} after {} warm-up\n",
+        r.mode, r.device_name, o.batch, o.size, o.size, a.precision, r.median_ms, r.min_ms,
+        r.images_per_s, r.peak_gib, o.steps, o.warmup);
+}
+
+void add_bench(CLI::App& app) {
+  auto* sub = app.add_subcommand(
+      "bench", "Time training steps (forward, loss, backward, AdamW) and inference, or the scan");
+  auto a = std::make_shared<BenchArgs>();
+  sub->add_option("--model", a->model, "model JSON (default: the paper's VM-UNet, C = 96)")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--batch", a->batch, "images per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--size", a->size, "image side (a multiple of 32)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--precision", a->precision, "fp32 | tf32 | bf16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+  sub->add_option("--device", a->device, "auto | cpu | cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  sub->add_option("--steps", a->steps, "timed steps (the median is reported)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--warmup", a->warmup, "untimed steps first")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--scan", a->scan,
+                "time the CUDA selective-scan kernels alone (stage-1 shape of --size)");
+  sub->add_flag("--train-only", a->train_only, "skip the inference measurement");
+  sub->add_flag("--inference-only", a->inference_only, "skip the training measurement");
+  sub->callback([a] {
+    if (a->size % 32 != 0)
+      throw Error("--size " + std::to_string(a->size) + ": must be a multiple of 32");
+    run_bench(*a);
+  });
+}
+
+const bool registered = register_command(add_bench);
+
+}  // namespace
+}  // namespace vmunet::cli

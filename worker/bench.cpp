@@ -1,0 +1,115 @@
+#include "worker/bench.h"
+
+#include <torch/torch.h>
+#ifdef VMUNET_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "model/vmunet.h"
+#include "worker/device.h"
+#include "worker/losses.h"
+#include "worker/optimizer.h"
+
+namespace vmunet {
+namespace {
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+void reset_peak(const torch::Device& device) {
+#ifdef VMUNET_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#else
+  (void)device;
+#endif
+}
+
+double peak_gib(const torch::Device& device) {
+#ifdef VMUNET_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const auto agg = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    return stats.allocated_bytes[agg].peak / double(1ull << 30);
+  }
+#else
+  (void)device;
+#endif
+  return 0.0;
+}
+
+// Times `step` (which must leave its work queued on the device) `warmup` + `steps` times; the
+// host clock is read after a device synchronisation, so each sample covers the step's whole work.
+BenchResult time_steps(const std::string& mode, const BenchOptions& o, const torch::Device& device,
+                       const std::function<void()>& step) {
+  for (int i = 0; i < o.warmup; ++i) step();
+  synchronize(device);
+  reset_peak(device);
+  std::vector<double> ms;
+  for (int i = 0; i < o.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    synchronize(device);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  BenchResult r;
+  r.mode = mode;
+  r.device_name = device_name(device);
+  r.median_ms = ms[ms.size() / 2];
+  r.min_ms = ms.front();
+  r.images_per_s = o.batch / (r.median_ms / 1000.0);
+  r.peak_gib = peak_gib(device);
+  return r;
+}
+
+struct Setup {
+  torch::Device device;
+  VMUNet model;
+  torch::Tensor input, target;
+};
+
+Setup setup(const BenchOptions& o) {
+  const auto device = pick_device(o.device, 0);
+  set_precision(o.precision);
+  torch::manual_seed(0);
+  VMUNet model(o.model);
+  model->to(device);
+  auto opts = torch::TensorOptions().device(device);
+  auto input = torch::rand({o.batch, o.model.in_channels, o.size, o.size}, opts) * 255.0;
+  auto target = o.model.num_classes == 1
+                    ? (torch::rand({o.batch, 1, o.size, o.size}, opts) > 0.7).to(torch::kFloat)
+                    : torch::randint(o.model.num_classes, {o.batch, o.size, o.size},
+                                     opts.dtype(torch::kLong));
+  return {device, model, input, target};
+}
+
+}  // namespace
+
+BenchResult bench_train(const BenchOptions& o) {
+  auto s = setup(o);
+  s.model->train();
+  auto optimizer = make_adamw(s.model->parameters(), {});
+  return time_steps("train", o, s.device, [&] {
+    auto logits = s.model->forward(s.input);
+    auto loss = o.model.num_classes == 1 ? bce_dice_loss(s.model->output(logits), s.target)
+                                         : ce_dice_loss(logits, s.target);
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+  });
+}
+
+BenchResult bench_inference(const BenchOptions& o) {
+  auto s = setup(o);
+  s.model->eval();
+  torch::NoGradGuard no_grad;
+  return time_steps("inference", o, s.device, [&] { s.model->output(s.model->forward(s.input)); });
+}
+
+}  // namespace vmunet

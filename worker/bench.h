@@ -1,0 +1,31 @@
+// `vmunet bench`: the time of one training step (forward, loss, backward, AdamW) and of one
+// inference pass at a given model, batch, size and precision, as medians over repeated steps on
+// synthetic inputs, with throughput and peak device memory.
+#pragma once
+
+#include <string>
+
+#include "model/model_config.h"
+#include "worker/run_config.h"
+
+namespace vmunet {
+
+struct BenchOptions {
+  ModelConfig model;
+  int64_t batch = 32, size = 256;
+  Precision precision = Precision::fp32;
+  std::string device = "auto";
+  int steps = 20, warmup = 5;
+};
+
+struct BenchResult {
+  std::string mode;  // "train" or "inference"
+  std::string device_name;
+  double median_ms = 0, min_ms = 0, images_per_s = 0;
+  double peak_gib = 0;  // peak allocated device memory; 0 on the CPU
+};
+
+BenchResult bench_train(const BenchOptions& options);
+BenchResult bench_inference(const BenchOptions& options);
+
+}  // namespace vmunet
