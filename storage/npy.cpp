@@ -2,8 +2,6 @@
 
 #include <cctype>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include "common/error.h"
@@ -228,14 +226,6 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where) 
                 std::to_string(expected) + (found < expected ? " (truncated)" : ""));
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
   return array;
-}
-
-NpyArray read_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open");
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-  return parse_npy(bytes, path);
 }
 
 }  // namespace vmunet

@@ -35,6 +35,5 @@ struct NpyArray {
 
 // `where` names the source in messages (a file, or "archive.npz:member.npy").
 NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where);
-NpyArray read_npy(const std::string& path);
 
 }  // namespace vmunet

@@ -13,7 +13,6 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : engine_(seed) {}
 
-  uint64_t bits() { return engine_(); }
   double uniform();                             // [0, 1), 53 random bits
   double uniform(double low, double high);      // [low, high)
   int64_t below(int64_t n);                     // [0, n), unbiased; n > 0

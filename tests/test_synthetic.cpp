@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "storage/dataset_h5.h"
+#include "storage/rng.h"
 #include "storage/synthetic.h"
 #include "test_storage_helpers.h"
 
@@ -27,6 +28,29 @@ SyntheticOptions options(Task task, int64_t train, int64_t test, uint64_t seed) 
 double fraction_of(const std::vector<uint8_t>& values, uint8_t value) {
   return static_cast<double>(std::count(values.begin(), values.end(), value)) /
          static_cast<double>(values.size());
+}
+
+// Every draw is defined on top of mt19937_64's standard bit stream, so seeds travel across
+// standard libraries; the draws themselves must be what they claim.
+TEST(Rng, DrawsAreDefinedOnTheStandardBitStreamAndHaveTheirDistributions) {
+  std::mt19937_64 reference(1234);
+  Rng rng(1234);
+  EXPECT_EQ(rng.uniform(), static_cast<double>(reference() >> 11) / 9007199254740992.0);
+  double sum = 0, squares = 0;
+  std::vector<int> counts(7, 0);
+  constexpr int kDraws = 70000;
+  for (int i = 0; i < kDraws; ++i) {
+    const double x = rng.normal();
+    sum += x;
+    squares += x * x;
+    ++counts[static_cast<size_t>(rng.below(7))];
+  }
+  EXPECT_NEAR(sum / kDraws, 0.0, 0.02);
+  EXPECT_NEAR(squares / kDraws, 1.0, 0.03);
+  for (int count : counts) EXPECT_NEAR(count, kDraws / 7, 400);
+  std::vector<int64_t> order = rng.permutation(50);
+  std::sort(order.begin(), order.end());
+  for (int64_t i = 0; i < 50; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], i);
 }
 
 TEST(Synthetic, SameSeedGivesIdenticalFileBytes) {
