@@ -28,7 +28,7 @@ void run_train(const TrainArgs& a) {
   req.resume = a.resume;
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
-    comm = make_mpi_world_communicator();
+    comm = make_world_communicator(parse_run_config(req.config).device);
     req.comm = comm.get();
   }
   std::unique_ptr<ResultsDb> db;

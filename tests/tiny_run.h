@@ -3,11 +3,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <string>
 
 #include "worker/run_config.h"
 
 namespace vmunet::test {
+
+// "cpu", unless VMUNET_TEST_DEVICE says otherwise (the GPU machine runs these tests on "cuda").
+inline std::string test_device() {
+  const char* d = std::getenv("VMUNET_TEST_DEVICE");
+  return d ? d : "cpu";
+}
 
 // Synthetic data written to `data_path` on first use; no drop path, so ranks draw no randomness
 // of their own and a data-parallel run can equal a one-rank run.
@@ -38,7 +45,7 @@ inline nlohmann::json tiny_run_config(const std::string& data_path, const std::s
         {"batch_size", 6},
         {"eval_every", 0},
         {"max_steps_per_epoch", 2},
-        {"device", "cpu"}}},
+        {"device", test_device()}}},
       {"augment", {{"policy", binary ? "isic" : "synapse"}}},
   };
   return resolve_run_config(user);

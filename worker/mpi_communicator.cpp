@@ -1,15 +1,18 @@
 #include "worker/mpi_communicator.h"
 
-#define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
 
 #include "common/error.h"
+#include "worker/device.h"
+#ifdef VMUNET_NCCL
+#include "worker/nccl_communicator.h"
+#endif
 
 // Every MPI status is checked and reported with the call that failed.
-#define VMUNET_MPI(call)                                                       \
+#define VMUNET_MPI_CHECK(call)                                                 \
   do {                                                                         \
     const int rc_ = (call);                                                    \
     if (rc_ != MPI_SUCCESS) {                                                  \
@@ -40,27 +43,27 @@ MPI_Datatype mpi_type(const torch::Tensor& t) {
 class MpiCommunicator : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
-    VMUNET_MPI(MPI_Comm_rank(comm_, &rank_));
-    VMUNET_MPI(MPI_Comm_size(comm_, &size_));
+    VMUNET_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+    VMUNET_MPI_CHECK(MPI_Comm_size(comm_, &size_));
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
   void all_reduce_sum(torch::Tensor& t) override {
     auto host = t.is_cpu() ? t.contiguous() : t.to(torch::kCPU).contiguous();
-    VMUNET_MPI(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), static_cast<int>(host.numel()),
-                             mpi_type(host), MPI_SUM, comm_));
+    VMUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), static_cast<int>(host.numel()),
+                                   mpi_type(host), MPI_SUM, comm_));
     if (!t.is_cpu() || !t.is_contiguous()) t.copy_(host);
   }
 
   void broadcast(torch::Tensor& t, int root) override {
     auto host = t.is_cpu() ? t.contiguous() : t.to(torch::kCPU).contiguous();
-    VMUNET_MPI(
+    VMUNET_MPI_CHECK(
         MPI_Bcast(host.data_ptr(), static_cast<int>(host.numel()), mpi_type(host), root, comm_));
     if (!t.is_cpu() || !t.is_contiguous()) t.copy_(host);
   }
 
-  void barrier() override { VMUNET_MPI(MPI_Barrier(comm_)); }
+  void barrier() override { VMUNET_MPI_CHECK(MPI_Barrier(comm_)); }
 
   std::string describe() const override {
     return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_);
@@ -81,7 +84,7 @@ bool launched_under_mpi() {
 
 MpiSession::MpiSession(int* argc, char*** argv) {
   int provided = 0;
-  VMUNET_MPI(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  VMUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
 }
 
 MpiSession::~MpiSession() {
@@ -99,6 +102,16 @@ void MpiSession::abort_all(int code) {
 
 std::unique_ptr<Communicator> make_mpi_world_communicator() {
   return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+}
+
+std::unique_ptr<Communicator> make_world_communicator(const std::string& device) {
+  int rank = 0;
+  VMUNET_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  const torch::Device d = pick_device(device, rank);
+#ifdef VMUNET_NCCL
+  if (d.is_cuda()) return make_nccl_world_communicator(d.index());
+#endif
+  return make_mpi_world_communicator();
 }
 
 }  // namespace vmunet

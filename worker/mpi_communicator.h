@@ -24,4 +24,8 @@ class MpiSession {
 // A communicator over MPI_COMM_WORLD; CPU tensors (device tensors are staged through the host).
 std::unique_ptr<Communicator> make_mpi_world_communicator();
 
+// The world's communicator for a run on `device` ("auto", "cpu" or "cuda", as train.device):
+// NCCL when the ranks train on GPUs and NCCL was built in, MPI otherwise.
+std::unique_ptr<Communicator> make_world_communicator(const std::string& device);
+
 }  // namespace vmunet
