@@ -37,7 +37,9 @@ size_t type_size(NpyType type) {
 class HeaderParser {
  public:
   HeaderParser(std::string text, std::string where)
-      : text_(std::move(text)), where_(std::move(where)) {}
+      : text_(std::move(text)), where_(std::move(where)) {
+    text_.erase(text_.find_last_not_of(" \n") + 1);  // NumPy's padding; messages stay one line
+  }
 
   void parse(std::string& descr, bool& fortran_order, std::vector<int64_t>& shape) {
     bool seen_descr = false, seen_order = false, seen_shape = false;

@@ -1,5 +1,7 @@
 #include "storage/sqlite_util.h"
 
+#include <sstream>
+
 #include "common/error.h"
 
 namespace vmunet::sql {
@@ -12,7 +14,10 @@ void fail(const char* file, int line, sqlite3* db, int status, const std::string
   fail_at(file, line, (path.empty() ? "" : path + ": ") + what + ": " + message);
 }
 
-Statement::Statement(sqlite3* db, const std::string& sql) : db_(db), sql_(sql) {
+Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
+  // The statement's text names it in errors, on one line.
+  std::istringstream words(sql);
+  for (std::string word; words >> word;) sql_ += (sql_.empty() ? "" : " ") + word;
   VMUNET_SQLITE(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement_, nullptr),
                 "preparing " + sql_);
 }
