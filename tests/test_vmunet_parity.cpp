@@ -49,6 +49,22 @@ TEST_F(VMUNetParity, InputAndEveryParameterGradientMatch) {
   EXPECT_EQ(checked, static_cast<int>(net->named_parameters().size()));
 }
 
+// The same golden case with the CUDA selective scan (skipped without a GPU).
+TEST_F(VMUNetParity, LogitsAndGradientsMatchOnTheGpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  net->to(torch::kCUDA);
+  auto input = file.tensors.at("input").to(torch::kCUDA).requires_grad_(true);
+  auto logits = net->forward(input);
+  (logits * file.tensors.at("cotangent").to(torch::kCUDA)).sum().backward();
+  EXPECT_LT(test::rel_error(logits.cpu(), file.tensors.at("logits")),
+            test::tolerance_for(torch::kFloat).forward);
+  const double tol = test::tolerance_for(torch::kFloat).gradient;
+  EXPECT_LT(test::rel_error(input.grad().cpu(), file.tensors.at("grad.input")), tol);
+  for (const auto& p : net->named_parameters())
+    EXPECT_LT(test::rel_error(p.value().grad().cpu(), file.tensors.at("grad." + p.key())), tol)
+        << "grad." << p.key();
+}
+
 // Stochastic depth: linspace(0, rate, Σ depths) over encoder blocks, reversed over decoder blocks.
 TEST(VMUNetSchedule, DropPathRates) {
   ModelConfig c;  // depths {2,2,2,2}, decoder {2,2,2,1}, rate 0.2
