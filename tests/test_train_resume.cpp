@@ -40,15 +40,15 @@ class TrainResume : public ::testing::Test {
 
 TEST_F(TrainResume, StoppedAndResumedEqualsUninterrupted) {
   const auto config = test::tiny_run_config((dir / "data.h5").string(), "binary", 4);
-  TrainRequest whole{config, (dir / "whole").string()};
+  auto whole = test::train_request(config, (dir / "whole").string());
   ASSERT_EQ(train_run(whole).status, "done");
 
-  TrainRequest first{config, (dir / "split").string()};
+  auto first = test::train_request(config, (dir / "split").string());
   first.stop_after_epochs = 2;
   const auto stopped = train_run(first);
   ASSERT_EQ(stopped.status, "preempted");
   ASSERT_EQ(stopped.epochs, 2);
-  TrainRequest rest{config, (dir / "split").string(), true};
+  auto rest = test::train_request(config, (dir / "split").string(), true);
   const auto resumed = train_run(rest);
   ASSERT_EQ(resumed.status, "done");
   EXPECT_EQ(resumed.epochs, 4);
@@ -61,7 +61,7 @@ TEST_F(TrainResume, StoppedAndResumedEqualsUninterrupted) {
 
 TEST_F(TrainResume, RefusesToOverwriteAnExistingRunWithoutResume) {
   const auto config = test::tiny_run_config((dir / "data.h5").string(), "binary", 1);
-  TrainRequest req{config, (dir / "runs").string(), false};
+  auto req = test::train_request(config, (dir / "runs").string(), false);
   ASSERT_EQ(train_run(req).status, "done");
   try {
     train_run(req);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "worker/run_config.h"
+#include "worker/trainer.h"
 
 namespace vmunet::test {
 
@@ -49,6 +50,16 @@ inline nlohmann::json tiny_run_config(const std::string& data_path, const std::s
       {"augment", {{"policy", binary ? "isic" : "synapse"}}},
   };
   return resolve_run_config(user);
+}
+
+// A request to train `config` in runs_dir, on one process unless a communicator is set.
+inline TrainRequest train_request(const nlohmann::json& config, const std::string& runs_dir,
+                                  bool resume = false) {
+  TrainRequest r;
+  r.config = config;
+  r.runs_dir = runs_dir;
+  r.resume = resume;
+  return r;
 }
 
 }  // namespace vmunet::test

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "model/vmunet.h"
+#include "worker/autocast.h"
 #include "worker/device.h"
 #include "worker/losses.h"
 #include "worker/optimizer.h"
@@ -76,7 +77,7 @@ struct Setup {
 
 Setup setup(const BenchOptions& o) {
   const auto device = pick_device(o.device, 0);
-  set_precision(o.precision);
+  set_precision(o.precision, device);
   torch::manual_seed(0);
   VMUNet model(o.model);
   model->to(device);
@@ -96,7 +97,11 @@ BenchResult bench_train(const BenchOptions& o) {
   s.model->train();
   auto optimizer = make_adamw(s.model->parameters(), {});
   return time_steps("train", o, s.device, [&] {
-    auto logits = s.model->forward(s.input);
+    torch::Tensor logits;
+    {
+      Bf16Autocast autocast(o.precision == Precision::bf16);
+      logits = s.model->forward(s.input).to(torch::kFloat);
+    }
     auto loss = o.model.num_classes == 1 ? bce_dice_loss(s.model->output(logits), s.target)
                                          : ce_dice_loss(logits, s.target);
     optimizer->zero_grad();
@@ -109,7 +114,10 @@ BenchResult bench_inference(const BenchOptions& o) {
   auto s = setup(o);
   s.model->eval();
   torch::NoGradGuard no_grad;
-  return time_steps("inference", o, s.device, [&] { s.model->output(s.model->forward(s.input)); });
+  return time_steps("inference", o, s.device, [&] {
+    Bf16Autocast autocast(o.precision == Precision::bf16);
+    s.model->output(s.model->forward(s.input));
+  });
 }
 
 }  // namespace vmunet

@@ -22,9 +22,10 @@ torch::Device pick_device(const std::string& requested, int rank) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-void set_precision(Precision precision) {
-  if (precision == Precision::bf16)
-    throw Error("train.precision bf16: not available in this build yet; use fp32 or tf32");
+void set_precision(Precision precision, const torch::Device& device) {
+  if (precision == Precision::bf16 && !device.is_cuda())
+    throw Error("train.precision bf16: needs a CUDA device (this run is on " + device.str() +
+                "); use fp32 on the CPU");
   const bool tf32 = precision == Precision::tf32;
   at::globalContext().setAllowTF32CuBLAS(tf32);
   at::globalContext().setAllowTF32CuDNN(tf32);

@@ -107,7 +107,7 @@ std::unique_ptr<Communicator> make_mpi_world_communicator() {
 std::unique_ptr<Communicator> make_world_communicator(const std::string& device) {
   int rank = 0;
   VMUNET_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  const torch::Device d = pick_device(device, rank);
+  [[maybe_unused]] const torch::Device d = pick_device(device, rank);
 #ifdef VMUNET_NCCL
   if (d.is_cuda()) return make_nccl_world_communicator(d.index());
 #endif

@@ -16,6 +16,7 @@
 #include "storage/run_environment.h"
 #include "storage/synthetic.h"
 #include "worker/augment.h"
+#include "worker/autocast.h"
 #include "worker/checkpoint.h"
 #include "worker/data_pipeline.h"
 #include "worker/device.h"
@@ -136,7 +137,7 @@ TrainResult train_run(const TrainRequest& req) {
         run_dir +
         ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
   const torch::Device device = pick_device(cfg.device, comm.rank());
-  set_precision(cfg.precision);
+  set_precision(cfg.precision, device);
   if (leader) {
     fs::create_directories(run_dir);
     write_file_atomically(run_dir + "/config.json", req.config.dump(2) + "\n");
@@ -222,8 +223,13 @@ TrainResult train_run(const TrainRequest& req) {
           auto p = draw_synapse_params(gn, gen).slice(b, e - b);
           std::tie(x, y) = apply_synapse_augment(x, y, p);
         }
-        auto loss = rank_loss(model, model->forward(x), y, task, loss_w, double(e - b) / gn, comm,
-                              nonfinite);
+        torch::Tensor logits;
+        {
+          Bf16Autocast autocast(cfg.precision == Precision::bf16);
+          logits = model->forward(x);
+        }
+        auto loss = rank_loss(model, logits.to(torch::kFloat), y, task, loss_w, double(e - b) / gn,
+                              comm, nonfinite);
         optimizer->zero_grad();
         loss.backward.backward();
         all_reduce_gradients(model->parameters(), comm, 1.0);
