@@ -15,6 +15,8 @@
 namespace vmunet {
 namespace {
 
+using test::error_of;
+
 using test::TempDir;
 
 // Two 4x4 RGB training images and one test image; pixel values follow (i * 7 + k) % 256.
@@ -58,16 +60,6 @@ Dataset small_multiclass() {
   }
   data.volumes.push_back(volume);
   return data;
-}
-
-template <typename F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "no error";
 }
 
 // Writes a valid file and lets `edit` damage it through the HDF5 API; returns its path.

@@ -23,17 +23,9 @@ namespace fs = std::filesystem;
 namespace vmunet {
 namespace {
 
-const std::string kIsic = std::string(VMUNET_EXAMPLES) + "/isic2016-224";
+using test::error_of;
 
-template <typename F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "no error";
-}
+const std::string kIsic = std::string(VMUNET_EXAMPLES) + "/isic2016-224";
 
 void touch(const fs::path& path) {
   fs::create_directories(path.parent_path());

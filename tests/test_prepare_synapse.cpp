@@ -17,6 +17,8 @@ namespace fs = std::filesystem;
 namespace vmunet {
 namespace {
 
+using test::error_of;
+
 #ifdef VMUNET_HAVE_IMPORTERS
 
 constexpr int kSide = 64;
@@ -93,16 +95,6 @@ SynapseOptions options_for(const test::TempDir& dir, std::vector<int> sizes, std
   options.sizes = std::move(sizes);
   options.out = dir / out;
   return options;
-}
-
-template <typename F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "no error";
 }
 
 TEST(PrepareSynapse, EndToEndOnATinyTree) {

@@ -17,17 +17,9 @@
 namespace vmunet {
 namespace {
 
-using test::TempDir;
+using test::error_of;
 
-template <typename F>
-std::string error_of(F&& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "no error";
-}
+using test::TempDir;
 
 // Raw SQLite access, to inspect or tamper with a file behind the API's back.
 class RawDb {
@@ -282,9 +274,9 @@ TEST(ResultsDb, ReadersSeeOnlyWholeTransactionsWhileAWriterCommits) {
   ResultsDb writer(dir / "r.db");
   const int64_t id = writer.upsert_run(sample_run("k"));
   constexpr int kBatches = 150, kPerBatch = 4;
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false}, reader_ready{false};
   std::string reader_failure;
-  int reads = 0;
+  std::atomic<int> reads{0};
   std::thread reader_thread([&] {
     try {
       ResultsDb reader(dir / "r.db", ResultsDb::Mode::read_only);
@@ -296,11 +288,15 @@ TEST(ResultsDb, ReadersSeeOnlyWholeTransactionsWhileAWriterCommits) {
               "saw " + std::to_string(count) + " metrics after " + std::to_string(last);
         last = count;
         ++reads;
+        reader_ready = true;
       }
     } catch (const std::exception& error) {
       reader_failure = error.what();
+      reader_ready = true;
     }
   });
+  // The writer starts once the reader is reading, so the two really overlap.
+  while (!reader_ready) std::this_thread::yield();
   for (int b = 0; b < kBatches; ++b)
     writer.transaction([&] {
       for (int m = 0; m < kPerBatch; ++m)
@@ -309,7 +305,7 @@ TEST(ResultsDb, ReadersSeeOnlyWholeTransactionsWhileAWriterCommits) {
   done = true;
   reader_thread.join();
   EXPECT_EQ(reader_failure, "");
-  EXPECT_GT(reads, 0);
+  EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(writer.metrics(id).size(), static_cast<size_t>(kBatches * kPerBatch));
 }
 

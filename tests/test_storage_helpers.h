@@ -16,7 +16,20 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace vmunet::test {
+
+// The message of the vmunet::Error that `action` throws, or "no error".
+template <typename F>
+std::string error_of(F&& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "no error";
+}
 
 // A fresh folder under the system temp dir, removed with everything in it.
 class TempDir {
