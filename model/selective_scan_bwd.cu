@@ -68,8 +68,7 @@ __device__ void reduce_bc(const SelectiveScanCudaParams& p, const ScanScratch& s
     float sum = 0.f;
     for (int w = 0; w < p.warps; ++w) sum += red_all[(w * kWarp + slot) * kRedPitch + pos];
     if (p.channel_tiles == 1) {
-      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride +
-               seq_position(p, k.g, l);
+      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride + l;
       *out = from_float<T>(sum);
     } else {
       const int64_t tile = (int64_t(k.b) * p.groups + k.g) * p.channel_tiles + k.ctile;
@@ -111,9 +110,9 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
     dA[i] = 0.f;
   }
   float dD = 0.f, dbias = 0.f;
-  const T* u = static_cast<const T*>(p.u) + k.u_row0;
+  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
   const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
-  const T* dy = static_cast<const T*>(p.dy) + k.u_row0;
+  const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float* const rows = rows_all + k.warp * 3 * kWarpRows * kRow;
   float* const u_row = rows + k.r * kRow;            // u, then du
   float* const step_row = u_row + kWarpRows * kRow;  // delta, step, then ddelta
@@ -127,9 +126,9 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
     const int l0 = t * kScanTile;
     __syncwarp();  // the warp's rows were written out before they are refilled
-    stage_rows(rows, u, p, k, l0);
-    stage_rows(rows + kWarpRows * kRow, delta, p, k, l0);
-    stage_rows(rows + 2 * kWarpRows * kRow, dy, p, k, l0);
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
     stage_bc<T>(bc, p, k, l0, 0, 2 * kScanStates);
     cp_async_commit();
 #pragma unroll
@@ -213,8 +212,10 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
         __syncthreads();  // red is refilled by the next positions
       }
     }
-    write_rows(static_cast<T*>(p.du) + k.seq_row0, rows, p, k, l0);
-    write_rows(static_cast<T*>(p.ddelta) + k.seq_row0, rows + kWarpRows * kRow, p, k, l0);
+    write_rows(static_cast<T*>(p.du) + k.seq_row0, p.seq_channel_stride, rows, k.rows, l0, p.length,
+               k.lane);
+    write_rows(static_cast<T*>(p.ddelta) + k.seq_row0, p.seq_channel_stride,
+               rows + kWarpRows * kRow, k.rows, l0, p.length, k.lane);
   }
 
   if (!k.active) return;
@@ -245,12 +246,12 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
   const float* const dy_row = step_row + kWarpRows * kRow;
   const float* const Cs = bc + (kScanStates + k.half * kHalf) * kScanTile;
   const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
-  const T* dy = static_cast<const T*>(p.dy) + k.u_row0;
+  const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float r[kHalf] = {};
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
     const int l0 = t * kScanTile;
-    stage_rows(rows, delta, p, k, l0);
-    stage_rows(rows + kWarpRows * kRow, dy, p, k, l0);
+    stage_rows(rows, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
     stage_bc<T>(bc, p, k, l0, kScanStates, 2 * kScanStates);
     cp_async_commit();
     cp_async_wait<0>();
@@ -304,11 +305,10 @@ __global__ void selective_scan_bc_reduce_bwd_kernel(const SelectiveScanCudaParam
   for (int ct = 0; ct < p.channel_tiles; ++ct)
     sum +=
         s.bc_partial[(((bg * p.channel_tiles + ct) * 2 + is_c) * kScanStates + n) * p.length + l];
-  const int64_t b = bg / p.groups;
-  const int g = int(bg % p.groups);
+  const int64_t b = bg / p.groups, g = bg % p.groups;
   T* out = static_cast<T*>(is_c ? p.dC : p.dB);
-  out[b * p.bc_batch_stride + g * p.bc_group_stride + n * p.bc_state_stride +
-      seq_position(p, g, l)] = from_float<T>(sum);
+  out[b * p.bc_batch_stride + g * p.bc_group_stride + n * p.bc_state_stride + l] =
+      from_float<T>(sum);
 }
 
 template <typename T>

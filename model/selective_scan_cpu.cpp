@@ -1,6 +1,5 @@
-// CPU kernels of the selective scan. Loops run state-outer, time-inner over rows gathered into step
-// order (only the forward reads B and C through the position map, as they are shared by a group);
-// the recurrence over time is the only serial dependency. Accumulation is in T
+// CPU kernels of the selective scan. Loops run state-outer, time-inner so every array is read
+// sequentially; the recurrence over time is the only serial dependency. Accumulation is in T
 // (fp32 for float, as the reference kernel does).
 #include <ATen/Parallel.h>
 
@@ -22,35 +21,22 @@ inline T softplus_grad(T x) {
   return x <= T(20) ? T(1) / (T(1) + std::exp(-x)) : T(1);
 }
 
-// Memory position of every step of every group's sequence: (groups, length).
-template <typename T>
-std::vector<int64_t> positions(const SelectiveScanParams<T>& p) {
-  std::vector<int64_t> pos(p.groups * p.length);
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t l = 0; l < p.length; ++l) pos[g * p.length + l] = p.position(g, l);
-  return pos;
-}
-
 }  // namespace
 
 template <typename T>
 void selective_scan_fwd_cpu(const SelectiveScanParams<T>& p) {
   const int64_t L = p.length, N = p.dstate, Cn = p.channels, per_group = p.channels_per_group();
-  const int64_t U = p.u_channels();
-  const std::vector<int64_t> pos_all = positions(p);
   at::parallel_for(0, p.batch * Cn, 1, [&](int64_t begin, int64_t end) {
-    // The channel's u, step and y in step order.
-    std::vector<T> us(L), dt(L), ys(L);
+    std::vector<T> dt(L);
     for (int64_t bc = begin; bc < end; ++bc) {
       const int64_t b = bc / Cn, c = bc % Cn, g = c / per_group;
-      const int64_t* pos = pos_all.data() + g * L;
-      const T* u = p.u + (b * U + c % U) * L;
+      const T* u = p.u + bc * L;
       const T* delta = p.delta + bc * L;
+      T* y = p.y + bc * L;
       const T bias = p.delta_bias[c], d = p.D[c];
       for (int64_t l = 0; l < L; ++l) {
-        us[l] = u[pos[l]];
-        dt[l] = softplus(delta[pos[l]] + bias);
-        ys[l] = d * us[l];
+        dt[l] = softplus(delta[l] + bias);
+        y[l] = d * u[l];
       }
       for (int64_t n = 0; n < N; ++n) {
         const T a = p.A[c * N + n];
@@ -58,12 +44,10 @@ void selective_scan_fwd_cpu(const SelectiveScanParams<T>& p) {
         const T* Cp = p.C + ((b * p.groups + g) * N + n) * L;
         T h = 0;
         for (int64_t l = 0; l < L; ++l) {
-          h = std::exp(dt[l] * a) * h + dt[l] * Bp[pos[l]] * us[l];
-          ys[l] += Cp[pos[l]] * h;
+          h = std::exp(dt[l] * a) * h + dt[l] * Bp[l] * u[l];
+          y[l] += Cp[l] * h;
         }
       }
-      T* y = p.y + bc * L;
-      for (int64_t l = 0; l < L; ++l) y[pos[l]] = ys[l];
     }
   });
 }
@@ -77,78 +61,63 @@ void selective_scan_bwd_cpu(const SelectiveScanGradParams<T>& p) {
   std::vector<T> dA_part(p.batch * Cn * N, T(0)), dD_part(p.batch * Cn, T(0)),
       dbias_part(p.batch * Cn, T(0));
 
-  const int64_t U = p.u_channels();
-  const std::vector<int64_t> pos_all = positions(p);
-
   at::parallel_for(0, p.batch * G, 1, [&](int64_t begin, int64_t end) {
-    // Everything in step order: the group's B, C, dB, dC (dstate, length), one channel's rows.
-    std::vector<T> Bs(N * L), Cs(N * L), dBs(N * L), dCs(N * L);
-    std::vector<T> us(L), dys(L), dus(L), dt(L), dsp(L), ddt(L), decay(L), h(L);
+    std::vector<T> dt(L), dsp(L), ddt(L), decay(L), h(L);
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / G, g = bg % G;
-      const int64_t* pos = pos_all.data() + g * L;
-      for (int64_t i = 0; i < N * L; ++i) {
-        Bs[i] = p.B[bg * N * L + i / L * L + pos[i % L]];
-        Cs[i] = p.C[bg * N * L + i / L * L + pos[i % L]];
-        dBs[i] = dCs[i] = T(0);
-      }
+      T* dB_group = p.dB + bg * N * L;
+      T* dC_group = p.dC + bg * N * L;
+      for (int64_t i = 0; i < N * L; ++i) dB_group[i] = dC_group[i] = T(0);
 
       for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
         const int64_t bc = b * Cn + c;
-        const T* u = p.u + (b * U + c % U) * L;
-        const T* dy = p.dy + (b * U + c % U) * L;
+        const T* u = p.u + bc * L;
         const T* delta = p.delta + bc * L;
+        const T* dy = p.dy + bc * L;
+        T* du = p.du + bc * L;
         const T bias = p.delta_bias[c], d = p.D[c];
         T dD = 0;
         for (int64_t l = 0; l < L; ++l) {
-          us[l] = u[pos[l]];
-          dys[l] = dy[pos[l]];
-          const T z = delta[pos[l]] + bias;
+          const T z = delta[l] + bias;
           dt[l] = softplus(z);
           dsp[l] = softplus_grad(z);
           ddt[l] = 0;
-          dus[l] = dys[l] * d;
-          dD += dys[l] * us[l];
+          du[l] = dy[l] * d;
+          dD += dy[l] * u[l];
         }
         for (int64_t n = 0; n < N; ++n) {
           const T a = p.A[c * N + n];
-          const T* Bp = Bs.data() + n * L;
-          const T* Cp = Cs.data() + n * L;
-          T* dBp = dBs.data() + n * L;
-          T* dCp = dCs.data() + n * L;
+          const T* Bp = p.B + (bg * N + n) * L;
+          const T* Cp = p.C + (bg * N + n) * L;
+          T* dBp = dB_group + n * L;
+          T* dCp = dC_group + n * L;
           T state = 0;
           for (int64_t l = 0; l < L; ++l) {
             decay[l] = std::exp(dt[l] * a);
-            state = decay[l] * state + dt[l] * Bp[l] * us[l];
+            state = decay[l] * state + dt[l] * Bp[l] * u[l];
             h[l] = state;
           }
           // Reverse sweep: dh_l = dy_l·C_l + decay_{l+1}·dh_{l+1}.
           T dh = 0, dA = 0;
           for (int64_t l = L - 1; l >= 0; --l) {
-            dh = dh * (l + 1 < L ? decay[l + 1] : T(0)) + dys[l] * Cp[l];
-            dCp[l] += dys[l] * h[l];
+            dh = dh * (l + 1 < L ? decay[l + 1] : T(0)) + dy[l] * Cp[l];
+            dCp[l] += dy[l] * h[l];
             const T h_prev = l > 0 ? h[l - 1] : T(0);
-            dBp[l] += dh * dt[l] * us[l];
-            dus[l] += dh * dt[l] * Bp[l];
+            dBp[l] += dh * dt[l] * u[l];
+            du[l] += dh * dt[l] * Bp[l];
             const T dh_decay = dh * h_prev * decay[l];
-            ddt[l] += dh * Bp[l] * us[l] + dh_decay * a;
+            ddt[l] += dh * Bp[l] * u[l] + dh_decay * a;
             dA += dh_decay * dt[l];
           }
           dA_part[bc * N + n] = dA;
         }
         T dbias = 0;
         for (int64_t l = 0; l < L; ++l) {
-          const T ddelta = ddt[l] * dsp[l];
-          p.ddelta[bc * L + pos[l]] = ddelta;
-          p.du[bc * L + pos[l]] = dus[l];
-          dbias += ddelta;
+          p.ddelta[bc * L + l] = ddt[l] * dsp[l];
+          dbias += p.ddelta[bc * L + l];
         }
         dD_part[bc] = dD;
         dbias_part[bc] = dbias;
-      }
-      for (int64_t i = 0; i < N * L; ++i) {
-        p.dB[bg * N * L + i / L * L + pos[i % L]] = dBs[i];
-        p.dC[bg * N * L + i / L * L + pos[i % L]] = dCs[i];
       }
     }
   });

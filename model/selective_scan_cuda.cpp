@@ -28,8 +28,7 @@ struct ScanProblem {
 
 ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                          const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-                         const torch::Tensor& delta_bias, int chunks, bool backward,
-                         const ScanLayout& layout) {
+                         const torch::Tensor& delta_bias, int chunks, bool backward) {
   ScanProblem s;
   auto& p = s.p;
   p.dtype = scan_dtype(u);
@@ -43,12 +42,8 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
   s.delta_bias = delta_bias.to(torch::kFloat).contiguous();
 
   p.batch = int(u.size(0));
-  p.channels = int(delta.size(1));
-  p.u_channels = int(u.size(1));
+  p.channels = int(u.size(1));
   p.length = int(u.size(2));
-  p.order = layout.order;
-  p.height = int(layout.height);
-  p.width = int(layout.width);
   p.groups = int(B.size(1));
   p.dstate = int(B.size(2));
   p.channels_per_group = p.channels / p.groups;
@@ -58,7 +53,6 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
               p.batch);
   p.seq_batch_stride = int64_t(p.channels) * p.length;
   p.seq_channel_stride = p.length;
-  p.u_batch_stride = int64_t(p.u_channels) * p.length;
   p.bc_state_stride = p.length;
   p.bc_group_stride = int64_t(p.dstate) * p.length;
   p.bc_batch_stride = p.groups * p.bc_group_stride;
@@ -81,23 +75,16 @@ bool empty_problem(const torch::Tensor& u, const torch::Tensor& B) {
   return u.numel() == 0 || B.size(2) == 0;
 }
 
-// A (batch, u_channels, length) tensor as one row per channel: kSS2D's directions all read the
-// same rows, in position order.
-torch::Tensor per_channel(const torch::Tensor& t, const ScanLayout& layout) {
-  return layout.ss2d() ? t.repeat({1, 4, 1}) : t;
-}
-
 }  // namespace
 
 torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
-                                      const torch::Tensor& delta_bias, int chunks,
-                                      const ScanLayout& layout) {
+                                      const torch::Tensor& delta_bias, int chunks) {
   const c10::cuda::CUDAGuard guard(u.device());
-  if (empty_problem(u, B)) return D.view({1, -1, 1}).to(u.scalar_type()) * per_channel(u, layout);
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, false, layout);
-  auto y = torch::empty(s.delta.sizes(), s.u.options());
+  if (empty_problem(u, B)) return D.view({1, -1, 1}).to(u.scalar_type()) * u;
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, false);
+  auto y = torch::empty_like(s.u);
   s.p.y = y.data_ptr();
   selective_scan_fwd(s.p, at::cuda::getCurrentCUDAStream().stream());
   return y;
@@ -108,23 +95,22 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
                                                    const torch::Tensor& A, const torch::Tensor& B,
                                                    const torch::Tensor& C, const torch::Tensor& D,
                                                    const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, int chunks,
-                                                   const ScanLayout& layout) {
+                                                   const torch::Tensor& dy, int chunks) {
   const c10::cuda::CUDAGuard guard(u.device());
   const auto f32 = u.options().dtype(torch::kFloat);
   if (empty_problem(u, B)) {
-    const auto dy_c = per_channel(dy, layout), u_c = per_channel(u, layout);
-    return {dy_c * D.view({1, -1, 1}).to(dy.scalar_type()),
+    auto dyf = dy.to(torch::kFloat);
+    return {dy * D.view({1, -1, 1}).to(dy.scalar_type()),
             torch::zeros_like(delta),
             torch::zeros(A.sizes(), f32),
             torch::zeros_like(B),
             torch::zeros_like(C),
-            (dy_c.to(torch::kFloat) * u_c.to(torch::kFloat)).sum(2).sum(0),
+            (dyf * u.to(torch::kFloat)).sum(2).sum(0),
             torch::zeros(delta_bias.sizes(), f32)};
   }
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, true, layout);
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, true);
   const auto dy_c = dy.to(u.scalar_type()).contiguous();
-  auto du = torch::empty(s.delta.sizes(), s.u.options()), ddelta = torch::empty_like(s.delta);
+  auto du = torch::empty_like(s.u), ddelta = torch::empty_like(s.u);
   auto dB = torch::empty_like(s.B), dC = torch::empty_like(s.C);
   auto dA = torch::empty(s.A.sizes(), f32), dD = torch::empty(s.D.sizes(), f32);
   auto ddelta_bias = torch::empty(s.delta_bias.sizes(), f32);

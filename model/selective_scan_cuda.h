@@ -6,31 +6,24 @@
 
 #include <vector>
 
-#include "model/selective_scan_layout.h"
-
 namespace vmunet {
 
 // Shapes as in selective_scan.h, all on one CUDA device; dstate at most 16. u's dtype, float32 or
 // bfloat16, is the compute dtype of u, delta, B and C (converted to it if they differ) and of y;
 // A, D and delta_bias are used in float32. The state and every sum are float32. `chunks` > 0
-// forces the number of blocks along the sequence (benchmarks); 0 chooses it from the shape. With
-// the kSS2D layout u is (batch, channels / 4, length), shared by the four directions, and y holds
-// each direction's output, (batch, channels, length) in position order.
+// forces the number of blocks along the sequence (benchmarks); 0 chooses it from the shape.
 torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
-                                      const torch::Tensor& delta_bias, int chunks = 0,
-                                      const ScanLayout& layout = {});
+                                      const torch::Tensor& delta_bias, int chunks = 0);
 
 // The seven gradients of Σ y·dy in input order (u, delta, A, B, C, D, delta_bias): du, ddelta, dB,
-// dC in u's dtype, dA, dD, ddelta_bias in float32. Deterministic: bitwise equal across runs. dy has
-// u's shape; du has delta's (with kSS2D, each direction's part, to be summed by the caller).
+// dC in u's dtype, dA, dD, ddelta_bias in float32. Deterministic: bitwise equal across runs.
 std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
                                                    const torch::Tensor& delta,
                                                    const torch::Tensor& A, const torch::Tensor& B,
                                                    const torch::Tensor& C, const torch::Tensor& D,
                                                    const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, int chunks = 0,
-                                                   const ScanLayout& layout = {});
+                                                   const torch::Tensor& dy, int chunks = 0);
 
 }  // namespace vmunet

@@ -6,8 +6,6 @@
 
 #include <cstdint>
 
-#include "model/selective_scan_layout.h"
-
 namespace vmunet {
 
 constexpr int kScanTile = 32;      // positions staged in shared memory at a time
@@ -17,13 +15,9 @@ constexpr int kScanMaxWarps = 12;  // warps (16 channels each) per block: shared
 enum class ScanDtype : int { kFloat32, kBFloat16 };
 
 // One problem. Every tensor with a sequence axis is contiguous in position; the strides below, in
-// elements, give the rest. Channel c belongs to group c / channels_per_group; its step l lies at
-// position scan_position(order, height, width, length, group, l). u and dy have u_channels rows
-// per batch element: channel c reads row c % u_channels (kSS2D: one copy for the 4 directions).
+// elements, give the rest. Channel c belongs to group c / channels_per_group.
 struct SelectiveScanCudaParams {
   int batch = 0, channels = 0, groups = 0, length = 0, dstate = 0, channels_per_group = 0;
-  ScanOrder order = ScanOrder::kFlat;
-  int height = 0, width = 0, u_channels = 0;
   ScanDtype dtype = ScanDtype::kFloat32;  // of u, delta, B, C, y, dy, du, ddelta, dB, dC
 
   // Launch plan, from selective_scan_plan: a block runs `warps` warps of 16 channels of one group;
@@ -32,10 +26,9 @@ struct SelectiveScanCudaParams {
   int warps = 0, channel_tiles = 0, chunks = 0, chunk_tiles = 0, tiles = 0;
 
   int64_t seq_batch_stride = 0, seq_channel_stride = 0;  // the (batch, channels, length) tensors
-  int64_t u_batch_stride = 0;                            // u and dy; channel stride as above
   int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B, C, dB, dC
 
-  const void* u = nullptr;            // (batch, u_channels, length)
+  const void* u = nullptr;            // (batch, channels, length)
   const void* delta = nullptr;        // (batch, channels, length); step = softplus(delta + bias)
   const float* A = nullptr;           // (channels, dstate)
   const void* B = nullptr;            // (batch, groups, dstate, length)
@@ -44,7 +37,7 @@ struct SelectiveScanCudaParams {
   const float* delta_bias = nullptr;  // (channels)
   void* y = nullptr;                  // (batch, channels, length)
 
-  const void* dy = nullptr;      // (batch, u_channels, length)
+  const void* dy = nullptr;      // (batch, channels, length)
   void* du = nullptr;            // (batch, channels, length)
   void* ddelta = nullptr;        // (batch, channels, length)
   float* dA = nullptr;           // (channels, dstate)

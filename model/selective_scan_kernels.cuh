@@ -109,7 +109,6 @@ struct BlockCoords {
   bool active;         // r < rows
   int t_begin, t_end;  // tiles of this chunk
   int64_t seq_row0;    // offset of row 0 in the (batch, channels, length) tensors
-  int64_t u_row0;      // offset of row 0 in u and dy (batch, u_channels, length)
   int64_t bc_row0;     // offset of (b, g, state 0) in B and C
 };
 
@@ -131,8 +130,6 @@ __device__ __forceinline__ BlockCoords block_coords(const SelectiveScanCudaParam
   k.t_begin = k.chunk * p.chunk_tiles;
   k.t_end = min(k.t_begin + p.chunk_tiles, p.tiles);
   k.seq_row0 = int64_t(k.b) * p.seq_batch_stride + int64_t(k.c0) * p.seq_channel_stride;
-  // A warp's rows lie in one group, and kSS2D's groups are u_channels wide: the rows stay adjacent.
-  k.u_row0 = int64_t(k.b) * p.u_batch_stride + int64_t(k.c0 % p.u_channels) * p.seq_channel_stride;
   k.bc_row0 = int64_t(k.b) * p.bc_batch_stride + int64_t(k.g) * p.bc_group_stride;
   return k;
 }
@@ -156,27 +153,20 @@ __device__ __forceinline__ int64_t state_index(const SelectiveScanCudaParams& p,
   return ((int64_t(b) * slots + slot) * kScanStates + n) * p.channels + c;
 }
 
-// Memory position of step l (< length) of group g's sequences; all sequence indexing goes here.
-__device__ __forceinline__ int seq_position(const SelectiveScanCudaParams& p, int g, int l) {
-  return scan_position<int>(p.order, p.height, p.width, p.length, g, l);
-}
-
 // ---- staging ----
-// One warp copies steps [l0, l0 + kScanTile) of the warp's rows 0..rows-1 (row r at
-// src + r·seq_channel_stride) into dst[r·kRow + step], zero past `length` and in rows rows..15.
-// Lane = step, so in the flat order every load instruction reads one row's 32 consecutive elements.
+// One warp copies positions [l0, l0 + kScanTile) of rows 0..rows-1 (row r at src + r·stride)
+// into dst[r·kRow + position], zero past `length` and in rows rows..15. Lane = position, so
+// every load instruction reads one row's 32 consecutive elements.
 template <typename T>
-__device__ __forceinline__ void stage_rows(float* dst, const T* src,
-                                           const SelectiveScanCudaParams& p, const BlockCoords& k,
-                                           int l0) {
-  const int l = l0 + k.lane;
-  const bool in = l < p.length;
-  const int at = in ? seq_position(p, k.g, l) : 0;
+__device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t stride, int rows,
+                                           int l0, int length, int lane) {
+  const int l = l0 + lane;
+  const bool in = l < length;
 #pragma unroll 8
   for (int r = 0; r < kWarpRows; ++r) {
-    float* d = dst + r * kRow + k.lane;
-    if (in && r < k.rows)
-      stage_elem(d, src + r * p.seq_channel_stride + at);
+    float* d = dst + r * kRow + lane;
+    if (in && r < rows)
+      stage_elem(d, src + r * stride + l);
     else
       *d = 0.f;
   }
@@ -191,27 +181,23 @@ __device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParam
   const T* C = static_cast<const T*>(p.C) + k.bc_row0;
   const int l = l0 + k.lane;
   const bool in = l < p.length;
-  const int at = in ? seq_position(p, k.g, l) : 0;
   for (int r = first + k.warp; r < last; r += p.warps) {
     const int n = r % kScanStates;
     float* d = bc + r * kScanTile + k.lane;
     if (in && n < p.dstate)
-      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + at);
+      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + l);
     else
       *d = 0.f;
   }
 }
 
-// One warp writes its rows 0..rows-1 of src (pitch kRow) to steps [l0, l0 + kScanTile) of dst.
+// One warp writes rows 0..rows-1 of src (pitch kRow) to positions [l0, l0 + kScanTile) of dst.
 template <typename T>
-__device__ __forceinline__ void write_rows(T* dst, const float* src,
-                                           const SelectiveScanCudaParams& p, const BlockCoords& k,
-                                           int l0) {
-  const int l = l0 + k.lane;
-  if (l >= p.length) return;
-  const int at = seq_position(p, k.g, l);
-  for (int r = 0; r < k.rows; ++r)
-    dst[r * p.seq_channel_stride + at] = from_float<T>(src[r * kRow + k.lane]);
+__device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* src, int rows,
+                                           int l0, int length, int lane) {
+  const int l = l0 + lane;
+  if (l >= length) return;
+  for (int r = 0; r < rows; ++r) dst[r * stride + l] = from_float<T>(src[r * kRow + lane]);
 }
 
 // Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
@@ -283,7 +269,7 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
                                               float& stepsum) {
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D);
-  const T* u = static_cast<const T*>(p.u) + k.u_row0;
+  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
   const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const int rows_floats = p.warps * 2 * kWarpRows * kRow;
   constexpr bool kWithC = kMode == Sweep::kOutput;
@@ -293,8 +279,8 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
   auto stage = [&](float* buf, int t) {
     float* rows = buf + k.warp * 2 * kWarpRows * kRow;
     const int l0 = t * kScanTile;
-    stage_rows(rows, u, p, k, l0);
-    stage_rows(rows + kWarpRows * kRow, delta, p, k, l0);
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
     stage_bc<T>(buf + rows_floats, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
   };
   auto store_state = [&](int t) {
@@ -343,8 +329,8 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     }
     if (kMode == Sweep::kOutput) {
       __syncwarp();
-      write_rows(static_cast<T*>(p.y) + k.seq_row0, cur + k.warp * 2 * kWarpRows * kRow, p, k,
-                 t * kScanTile);
+      write_rows(static_cast<T*>(p.y) + k.seq_row0, p.seq_channel_stride,
+                 cur + k.warp * 2 * kWarpRows * kRow, k.rows, t * kScanTile, p.length, k.lane);
     }
     __syncthreads();  // every warp is done with `cur` before it is refilled
   }

@@ -45,17 +45,27 @@ SS2DImpl::SS2DImpl(int64_t d_model_, int64_t d_state_)
 }
 
 torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
-  const int64_t B = x.size(0), D = x.size(1), L = x.size(2) * x.size(3);
+  const int64_t B = x.size(0), D = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
   constexpr int64_t K = 4;
-  // x_proj and dt_proj act on each position alone, so every direction's projections are computed
-  // in row-major position order from the one copy of x; selective_scan_2d visits the positions in
-  // each direction's order itself.
-  auto x_dbl = torch::matmul(x_proj_weight, x.reshape({B, 1, D, L}));  // (B, K, R + 2N, L)
+  // Directions: 0 row-major, 1 column-major, 2 and 3 the same reversed.
+  auto row = x.reshape({B, D, L});
+  auto col = x.transpose(2, 3).contiguous().reshape({B, D, L});
+  auto xs = torch::stack({row, col, row.flip(-1), col.flip(-1)}, 1);  // (B, K, D, L)
+
+  auto x_dbl = torch::matmul(x_proj_weight, xs);  // (B, K, R + 2N, L)
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
   auto dts = torch::matmul(dt_projs_weight, parts[0]);  // (B, K, D, L)
-  return selective_scan_2d(x, dts.reshape({B, K * D, L}), -torch::exp(A_logs),
-                           parts[1].contiguous(), parts[2].contiguous(), Ds,
-                           dt_projs_bias.reshape({-1}));
+
+  auto y =
+      selective_scan(xs.reshape({B, K * D, L}), dts.reshape({B, K * D, L}), -torch::exp(A_logs),
+                     parts[1].contiguous(), parts[2].contiguous(), Ds, dt_projs_bias.reshape({-1}))
+          .view({B, K, D, L});
+  auto back_col = [&](const torch::Tensor& t) {
+    return t.reshape({B, D, W, H}).transpose(2, 3).reshape({B, D, L});
+  };
+  auto out = y.select(1, 0) + y.select(1, 2).flip(-1) + back_col(y.select(1, 1)) +
+             back_col(y.select(1, 3).flip(-1));
+  return out.view({B, D, H, W});
 }
 
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {

@@ -14,7 +14,7 @@ class SS2DImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   // The four-direction scan on the conv output x: (B, d_inner, H, W) -> (B, d_inner, H, W), the
-  // sum of the four directions at each grid position (no flipped or transposed copies).
+  // sum of the four directions brought back to row-major order.
   torch::Tensor scan_2d(const torch::Tensor& x);
 
   int64_t d_model, d_inner, d_state, dt_rank;

@@ -8,7 +8,6 @@
 
 #include "model/safetensors.h"
 #include "model/selective_scan.h"
-#include "tests/scan_2d_reference.h"
 #include "tests/tolerances.h"
 
 namespace vmunet {
@@ -161,67 +160,6 @@ TEST(SelectiveScan, RejectsMismatchedShapesWithAClearMessage) {
     FAIL() << "expected an error";
   } catch (const c10::Error& e) {
     EXPECT_NE(std::string(e.what()).find("A must have shape"), std::string::npos) << e.what();
-  }
-}
-
-// selective_scan_2d's inputs for an H×W grid of Ch channels: u (batch, Ch, H, W); the rest in
-// position order, as SS2D computes them.
-std::vector<torch::Tensor> random_inputs_2d(int64_t batch, int64_t Ch, int64_t H, int64_t W,
-                                            int64_t N, torch::ScalarType dtype, uint64_t seed) {
-  auto in = random_inputs(batch, 4, Ch, H * W, N, dtype, seed).list();
-  in[0] = in[0].narrow(1, 0, Ch).reshape({batch, Ch, H, W}).contiguous();
-  return in;
-}
-
-struct Grid {
-  int64_t H, W;
-  torch::ScalarType dtype;
-};
-
-class Scan2dVsFlat : public ::testing::TestWithParam<Grid> {};
-
-// The SS2D layout (index arithmetic in the kernel) against the official formulation (materialised
-// flipped and transposed copies, flat kernel): forward and all seven gradients through autograd.
-TEST_P(Scan2dVsFlat, ForwardAndAllGradients) {
-  const Grid g = GetParam();
-  const int64_t batch = 2, Ch = 3;
-  const auto in = random_inputs_2d(batch, Ch, g.H, g.W, 4, g.dtype, 40 + g.H * g.W);
-  const auto cot = torch::randn({batch, Ch, g.H, g.W}, torch::TensorOptions().dtype(g.dtype));
-  auto run = [&](auto op, std::vector<torch::Tensor>& leaves) {
-    leaves = in;
-    for (auto& t : leaves) t = t.clone().requires_grad_(true);
-    auto y = op(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6]);
-    (y * cot).sum().backward();
-    return y.detach();
-  };
-  std::vector<torch::Tensor> new_leaves, ref_leaves;
-  const auto y = run(selective_scan_2d, new_leaves);
-  const auto y_ref = run(test::flat_scan_2d, ref_leaves);
-  const auto tol = test::tolerance_for(g.dtype);
-  EXPECT_EQ(y.sizes(), in[0].sizes());
-  EXPECT_EQ(y.scalar_type(), g.dtype);
-  EXPECT_LT(test::rel_error(y, y_ref), tol.forward) << "y";
-  for (int i = 0; i < 7; ++i) {
-    EXPECT_EQ(new_leaves[i].grad().sizes(), in[i].sizes()) << kNames[i];
-    EXPECT_LT(test::rel_error(new_leaves[i].grad(), ref_leaves[i].grad()), tol.gradient)
-        << "grad " << kNames[i];
-  }
-}
-
-// Non-square grids (an H/W mix-up fails), single rows and columns, one position.
-INSTANTIATE_TEST_SUITE_P(Grids, Scan2dVsFlat,
-                         ::testing::Values(Grid{5, 3, torch::kDouble}, Grid{1, 7, torch::kDouble},
-                                           Grid{6, 1, torch::kDouble}, Grid{1, 1, torch::kDouble},
-                                           Grid{9, 14, torch::kDouble}, Grid{5, 3, torch::kFloat},
-                                           Grid{11, 8, torch::kFloat}, Grid{2, 33, torch::kFloat}));
-
-TEST(SelectiveScan2d, RejectsOtherThanFourDirections) {
-  const auto in = random_inputs(1, 2, 3, 6, 4, torch::kFloat, 5).list();
-  try {
-    selective_scan_2d(in[0].reshape({1, 6, 2, 3}), in[1], in[2], in[3], in[4], in[5], in[6]);
-    FAIL() << "expected an error";
-  } catch (const c10::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("must have 4 groups"), std::string::npos) << e.what();
   }
 }
 

@@ -11,7 +11,6 @@
 
 #include "model/safetensors.h"
 #include "model/selective_scan.h"
-#include "tests/scan_2d_reference.h"
 #include "tests/tolerances.h"
 #ifdef VMUNET_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -200,85 +199,6 @@ TEST(CudaScan, RejectsUnsupportedInputsWithAClearMessage) {
   auto in = to_cuda(random_inputs(Shape{1, 1, 2, 9, 16}, 1));
   expect_error(with_dtype(in, torch::kDouble), "float32 or bfloat16");
   expect_error(to_cuda(random_inputs(Shape{1, 1, 2, 9, 17}, 1)), "at most 16");
-}
-
-struct Grid2d {
-  int64_t batch, channels, H, W;
-};
-
-std::ostream& operator<<(std::ostream& os, const Grid2d& s) {
-  return os << "batch " << s.batch << ", " << s.channels << " channels, " << s.H << " x " << s.W;
-}
-
-// selective_scan_2d's inputs (CPU float32): u (batch, channels, H, W); the rest in position order.
-std::vector<torch::Tensor> random_inputs_2d(const Grid2d& s, uint64_t seed) {
-  auto in = random_inputs(Shape{s.batch, 4, s.channels, s.H * s.W, 16}, seed);
-  in[0] = in[0].narrow(1, 0, s.channels).reshape({s.batch, s.channels, s.H, s.W}).contiguous();
-  return in;
-}
-
-// Forward and the seven gradients of Σ y·dy through autograd.
-std::vector<torch::Tensor> run_with_grads(decltype(&selective_scan_2d) op,
-                                          const std::vector<torch::Tensor>& in,
-                                          const torch::Tensor& dy) {
-  auto leaves = in;
-  for (auto& t : leaves) t = t.detach().clone().requires_grad_(true);
-  auto y = op(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6]);
-  (y * dy).sum().backward();
-  std::vector<torch::Tensor> out{y.detach()};
-  for (const auto& t : leaves) out.push_back(t.grad());
-  return out;
-}
-
-class CudaScan2dVsFlat : public ::testing::TestWithParam<std::tuple<Grid2d, torch::ScalarType>> {};
-
-// The SS2D layout on the GPU against the official formulation (flipped and transposed copies,
-// flat kernel) on the CPU in double on the same rounded inputs: y and all seven gradients.
-TEST_P(CudaScan2dVsFlat, ForwardAndAllGradients) {
-  SKIP_WITHOUT_GPU();
-  const auto [s, dtype] = GetParam();
-  const auto in = with_dtype(random_inputs_2d(s, 5 + s.H * s.W), dtype);
-  const auto dy = torch::randn({s.batch, s.channels, s.H, s.W}).to(dtype);
-  std::vector<torch::Tensor> in64;
-  for (const auto& t : in) in64.push_back(t.to(torch::kDouble));
-  const auto got = run_with_grads(selective_scan_2d, to_cuda(in), dy.cuda());
-  const auto ref = run_with_grads(test::flat_scan_2d, in64, dy.to(torch::kDouble));
-  const auto tol = test::tolerance_for(dtype);
-  EXPECT_TRUE(got[0].is_cuda());
-  EXPECT_EQ(got[0].scalar_type(), dtype);
-  EXPECT_LT(test::rel_error(got[0].cpu(), ref[0]), tol.forward) << "y, " << s;
-  for (int i = 0; i < 7; ++i) {
-    EXPECT_EQ(got[i + 1].sizes(), in[i].sizes()) << kNames[i];
-    EXPECT_LT(test::rel_error(got[i + 1].cpu(), ref[i + 1]), tol.gradient)
-        << "grad " << kNames[i] << ", " << s;
-  }
-}
-
-// Odd grids shorter than a tile, single rows and columns, long sequences split into chunks
-// (batch 1), and groups wider than one block (200 channels).
-INSTANTIATE_TEST_SUITE_P(
-    Grids, CudaScan2dVsFlat,
-    ::testing::Combine(::testing::Values(Grid2d{2, 3, 5, 3}, Grid2d{1, 16, 1, 37},
-                                         Grid2d{2, 17, 45, 1}, Grid2d{1, 24, 33, 47},
-                                         Grid2d{2, 200, 9, 14}, Grid2d{2, 32, 64, 64}),
-                       ::testing::Values(torch::kFloat, torch::kBFloat16)));
-
-// Two forward and backward passes of the SS2D layout are bitwise equal: stage-1-like channels in
-// one block, and groups over two blocks with the sequence in chunks.
-TEST(CudaScan2d, DeterministicBitwise) {
-  SKIP_WITHOUT_GPU();
-  for (const Grid2d& s : {Grid2d{8, 192, 64, 64}, Grid2d{1, 200, 48, 40}}) {
-    for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
-      const auto in = to_cuda(with_dtype(random_inputs_2d(s, 77), dtype));
-      const auto dy = torch::randn({s.batch, s.channels, s.H, s.W}).to(dtype).cuda();
-      const auto first = run_with_grads(selective_scan_2d, in, dy);
-      const auto second = run_with_grads(selective_scan_2d, in, dy);
-      EXPECT_TRUE(torch::equal(first[0], second[0])) << "y, " << s;
-      for (int i = 0; i < 7; ++i)
-        EXPECT_TRUE(torch::equal(first[i + 1], second[i + 1]))
-            << "grad " << kNames[i] << ", " << s << ", " << c10::toString(dtype);
-    }
-  }
 }
 
 #ifdef VMUNET_CUDA
