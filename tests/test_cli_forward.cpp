@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model/safetensors.h"
+#include "tests/run_binary.h"
 
 namespace vmunet {
 namespace {
@@ -21,21 +22,8 @@ namespace fs = std::filesystem;
 
 const std::string kFixture = std::string(VMUNET_FIXTURES) + "/vmunet-small.safetensors";
 
-struct RunResult {
-  int status;
-  std::string output;  // stdout and stderr together
-};
-
-RunResult run_vmunet(const std::string& args) {
-  const std::string cmd = std::string(VMUNET_BINARY) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
-}
+using test::BinaryRun;
+using test::run_vmunet;
 
 class CliForward : public ::testing::Test {
  protected:
@@ -62,7 +50,7 @@ class CliForward : public ::testing::Test {
 
 TEST_F(CliForward, ReproducesFixtureLogits) {
   const std::string out = path("y.safetensors");
-  const RunResult r = run_vmunet(forward_args(model, kFixture, kFixture, out));
+  const BinaryRun r = run_vmunet(forward_args(model, kFixture, kFixture, out));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("loaded 222 weight tensors"), std::string::npos) << r.output;
   const auto y = read_safetensors(out);
@@ -75,7 +63,7 @@ TEST_F(CliForward, ReproducesFixtureLogits) {
 }
 
 // A failed run: non-zero exit, output naming every part.
-void expect_error(const RunResult& r, const std::vector<std::string>& parts) {
+void expect_error(const BinaryRun& r, const std::vector<std::string>& parts) {
   EXPECT_NE(r.status, 0) << r.output;
   for (const auto& p : parts) EXPECT_NE(r.output.find(p), std::string::npos) << r.output;
 }
@@ -104,7 +92,7 @@ TEST_F(CliForward, WrongInputShape) {
 TEST_F(CliForward, ModelWeightsMismatch) {
   const std::string wide = path("wide.json");
   std::ofstream(wide) << R"({"dims": [32, 64, 128, 256], "depths_decoder": [2, 2, 2, 2]})";
-  const RunResult r = run_vmunet(forward_args(wide, kFixture, kFixture, path("y")));
+  const BinaryRun r = run_vmunet(forward_args(wide, kFixture, kFixture, path("y")));
   expect_error(r, {"vmunet: error: ", kFixture, "weights do not match the model of " + wide,
                    "missing 13 (layers_up.3.blocks.1.", "shape mismatches",
                    "final_conv.weight: file [1, 4, 1, 1] vs model [1, 8, 1, 1]"});

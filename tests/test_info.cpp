@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "model/flops.h"
 #include "model/vmunet.h"
+#include "tests/run_binary.h"
 
 namespace vmunet {
 namespace {
@@ -100,17 +101,6 @@ TEST(ModelCost, RejectsSizesNotMultipleOf32) {
   EXPECT_THROW(model_cost(ModelConfig{}, 0, 256), Error);
 }
 
-std::string run_vmunet(const std::string& args, int& status) {
-  const std::string cmd = std::string(VMUNET_BINARY) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  status = WEXITSTATUS(pclose(pipe.release()));
-  return out;
-}
-
 // Whether some line of `out` starts with these whitespace-separated words.
 bool has_row(const std::string& out, const std::vector<std::string>& words) {
   std::istringstream lines(out);
@@ -131,8 +121,7 @@ std::string write_model(const std::string& name, const std::string& json) {
 
 TEST(InfoCommand, DefaultModel) {
   const std::string model = write_model("default.json", R"({"embed_dim": 96})");
-  int status = -1;
-  const std::string out = run_vmunet("info --model " + model, status);
+  const auto [status, out] = test::run_vmunet("info --model " + model);
   std::remove(model.c_str());
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("\nparameters: 27427561\n"), std::string::npos) << out;
@@ -151,8 +140,7 @@ TEST(InfoCommand, DeepestTableVModelAtOtherInputSize) {
   const TableVRow& row = kTableV.back();
   const nlohmann::json j = {{"depths", row.depths}, {"depths_decoder", row.depths_decoder}};
   const std::string model = write_model("tablev.json", j.dump());
-  int status = -1;
-  const std::string out = run_vmunet("info --model " + model + " --input-size 224 160", status);
+  const auto [status, out] = test::run_vmunet("info --model " + model + " --input-size 224 160");
   std::remove(model.c_str());
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("\nparameters: 44273833\n"), std::string::npos) << out;
@@ -162,8 +150,7 @@ TEST(InfoCommand, DeepestTableVModelAtOtherInputSize) {
 
 TEST(InfoCommand, BadInputSizeIsOneErrorLine) {
   const std::string model = write_model("bad.json", "{}");
-  int status = -1;
-  const std::string out = run_vmunet("info --model " + model + " --input-size 256 250", status);
+  const auto [status, out] = test::run_vmunet("info --model " + model + " --input-size 256 250");
   std::remove(model.c_str());
   EXPECT_NE(status, 0);
   EXPECT_EQ(out,

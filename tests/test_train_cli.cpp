@@ -7,26 +7,12 @@
 #include <fstream>
 
 #include "storage/results_db.h"
+#include "tests/run_binary.h"
 
 namespace vmunet {
 namespace {
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int exit_code;
-  std::string output;
-};
-
-// Runs the binary in `dir` with stdout and stderr captured.
-Outcome run_vmunet(const fs::path& dir, const std::string& args) {
-  const std::string cmd = "cd '" + dir.string() + "' && '" + VMUNET_BINARY + "' " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), out};
-}
+using test::run_vmunet;
 
 class TrainCli : public ::testing::Test {
  protected:
@@ -42,9 +28,10 @@ class TrainCli : public ::testing::Test {
 // The step budget: 8 epochs × 25 steps of 16 images (400 synthetic 64×64 training images), a
 // 1.1M-parameter VM-UNet, CPU; a few minutes on 2 cores.
 TEST_F(TrainCli, QuickstartLearns) {
-  const auto r = run_vmunet(dir, std::string("train --config ") + VMUNET_SOURCE_DIR +
-                                     "/configs/quickstart.json --db r.db --out o");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto r = run_vmunet(std::string("train --config ") + VMUNET_SOURCE_DIR +
+                                "/configs/quickstart.json --db r.db --out o",
+                            dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
   ResultsDb db((dir / "r.db").string(), ResultsDb::Mode::read_only);
   const auto runs = db.runs();
   ASSERT_EQ(runs.size(), 1u);
@@ -64,8 +51,8 @@ TEST_F(TrainCli, DivergingRunIsRecordedAndExitsNonZero) {
     "train": {"epochs": 3, "batch_size": 4, "device": "cpu"},
     "optimizer": {"lr": 1e30}
   })";
-  const auto r = run_vmunet(dir, "train --config tiny.json --db r.db --out o");
-  EXPECT_EQ(r.exit_code, 1);
+  const auto r = run_vmunet("train --config tiny.json --db r.db --out o", dir.string());
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("vmunet: error: run "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ended diverged: loss became"), std::string::npos) << r.output;
   ResultsDb db((dir / "r.db").string(), ResultsDb::Mode::read_only);
@@ -77,8 +64,8 @@ TEST_F(TrainCli, DivergingRunIsRecordedAndExitsNonZero) {
 
 TEST_F(TrainCli, BadConfigIsOneLineAndNonZero) {
   std::ofstream(dir / "bad.json") << R"({"train": {"epochz": 3}})";
-  const auto r = run_vmunet(dir, "train --config bad.json");
-  EXPECT_EQ(r.exit_code, 1);
+  const auto r = run_vmunet("train --config bad.json", dir.string());
+  EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.output,
             "vmunet: error: bad.json: train.epochz: unknown key (known here: batch_size, "
             "checkpoint_every, device, epochs, eval_every, init, max_steps_per_epoch, "

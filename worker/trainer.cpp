@@ -108,7 +108,9 @@ std::map<std::string, double> evaluate_test(VMUNet& model, const DatasetTensors&
   if (comm.rank() == 0) {
     std::string line;
     for (const auto& [k, v] : ev.metrics)
-      if (k.find('/') == std::string::npos) line += fmt::format("  {} {:.4f}", k, v);
+      if (k.find('/') == std::string::npos)  // pixel counts print as integers, scores as 0.xxxx
+        line += v == std::floor(v) && v > 1 ? fmt::format("  {} {:.0f}", k, v)
+                                            : fmt::format("  {} {:.4f}", k, v);
     spdlog::info("test after epoch {}:{}", epoch, line);
   }
   if (rec && final) {
@@ -208,7 +210,11 @@ TrainResult train_run(const TrainRequest& req) {
       auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
       int64_t images = 0, steps_done = 0;
       auto nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(device));
-      ProgressBar bar(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), leader ? steps : 0);
+      // Only the leader draws: under mpirun every rank's stdout may be a terminal.
+      std::unique_ptr<ProgressBar> bar;
+      if (leader)
+        bar =
+            std::make_unique<ProgressBar>(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), steps);
       for (int64_t step = 0; step < steps; ++step) {
         const int64_t g0 = step * cfg.batch_size, gn = std::min(cfg.batch_size, N - g0);
         if (gn < comm.size()) break;  // a last batch too small to give every rank a sample
@@ -237,9 +243,9 @@ TrainResult train_run(const TrainRequest& req) {
         loss_sum += loss.reported.to(torch::kDouble);
         images += gn;
         ++steps_done;
-        bar.advance(1);
+        if (bar) bar->advance(1);
       }
-      bar.finish();
+      if (bar) bar->finish();
       auto total = torch::stack({loss_sum, nonfinite.to(torch::kDouble)}).to(torch::kCPU);
       comm.all_reduce_sum(total);
       const double mean_loss = total[1].item<double>() > 0
