@@ -33,6 +33,11 @@ TEST(RunConfig, DefaultsAreThePapersProtocol) {
   EXPECT_DOUBLE_EQ(c.model.drop_path_rate, 0.2);
   EXPECT_EQ(c.model.depths_decoder, (std::vector<int64_t>{2, 2, 2, 1}));
   EXPECT_EQ(c.rotation, RotationMode::per_sample);
+  EXPECT_EQ(c.image_interpolation, Interpolation::bilinear);
+  const auto official = parse_run_config(resolve_run_config(
+      {{"augment", {{"rotation", "fixed_angle"}, {"image_interpolation", "nearest"}}}}));
+  EXPECT_EQ(official.rotation, RotationMode::fixed_angle);
+  EXPECT_EQ(official.image_interpolation, Interpolation::nearest);
 }
 
 TEST(RunConfig, UnknownKeysAndWrongTypesNameTheirPath) {

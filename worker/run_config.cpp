@@ -134,7 +134,8 @@ json default_run_config() {
         {"hflip", 0.5},
         {"vflip", 0.5},
         {"rotate", 0.5},
-        {"rotation", "per_sample"}}},
+        {"rotation", "per_sample"},
+        {"image_interpolation", "bilinear"}}},
       {"eval", {{"threshold", 0.5}}},
   };
 }
@@ -238,6 +239,10 @@ RunConfig parse_run_config(const json& r) {
       one_of(a["rotation"], "augment.rotation", {"per_sample", "fixed_angle"}) == "per_sample"
           ? RotationMode::per_sample
           : RotationMode::fixed_angle;
+  c.image_interpolation = one_of(a["image_interpolation"], "augment.image_interpolation",
+                                 {"bilinear", "nearest"}) == "bilinear"
+                              ? Interpolation::bilinear
+                              : Interpolation::nearest;
   c.threshold = probability(r["eval"]["threshold"], "eval.threshold");
   return c;
 }

@@ -56,6 +56,8 @@ struct RunConfig {
       augment_policy;  // isic (flips + rotation), synapse (rot90/flip or small rotation), none
   double hflip = 0, vflip = 0, rotate = 0;
   RotationMode rotation = RotationMode::per_sample;
+  // Rotated images: bilinear (smoother) or nearest (the official code's torchvision default).
+  Interpolation image_interpolation = Interpolation::bilinear;
 
   double threshold = 0.5;
 };

@@ -186,6 +186,7 @@ TrainResult train_run(const TrainRequest& req) {
     isic_aug.vflip = cfg.vflip;
     isic_aug.rotate = cfg.rotate;
     isic_aug.rotation = cfg.rotation;
+    isic_aug.image_interpolation = cfg.image_interpolation;
     isic_aug.fixed_angle = draw_fixed_angle(cfg.seed);
 
     int64_t start_epoch = 0;
