@@ -31,4 +31,15 @@ void report_problem(const std::string& problem, bool strict, PrepareSummary& sum
   summary.skipped.push_back(problem);
 }
 
+void commit_writers(const std::vector<std::unique_ptr<DatasetWriter>>& writers,
+                    const std::string& out, const std::vector<int>& sizes,
+                    PrepareSummary& summary) {
+  summary.train = writers.front()->count("train");
+  summary.test = writers.front()->count("test");
+  for (size_t s = 0; s < writers.size(); ++s) {
+    writers[s]->commit();
+    summary.files.push_back(output_path(out, sizes[s]));
+  }
+}
+
 }  // namespace vmunet

@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "storage/dataset_h5.h"
 
 namespace vmunet {
 
@@ -23,5 +26,10 @@ std::string output_path(const std::string& out, int size);
 // A skipped input: under --strict an Error ("<problem>; fix it or drop --strict"), otherwise a
 // warning, recorded in the summary.
 void report_problem(const std::string& problem, bool strict, PrepareSummary& summary);
+
+// Commits one writer per size (writers[s] for sizes[s]), recording the sample counts (the same in
+// every file) and the files written in the summary.
+void commit_writers(const std::vector<std::unique_ptr<DatasetWriter>>& writers,
+                    const std::string& out, const std::vector<int>& sizes, PrepareSummary& summary);
 
 }  // namespace vmunet

@@ -162,12 +162,7 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
     }
   }
   progress.finish();
-  summary.train = writers.front()->count("train");
-  summary.test = writers.front()->count("test");
-  for (size_t s = 0; s < writers.size(); ++s) {
-    writers[s]->commit();
-    summary.files.push_back(output_path(options.out, options.sizes[s]));
-  }
+  commit_writers(writers, options.out, options.sizes, summary);
   return summary;
 }
 

@@ -211,11 +211,7 @@ PrepareSummary prepare_synapse(const SynapseOptions& options) {
     progress.advance();
   }
   progress.finish();
-  summary.train = writers.front()->count("train");
-  for (size_t s = 0; s < writers.size(); ++s) {
-    writers[s]->commit();
-    summary.files.push_back(output_path(options.out, options.sizes[s]));
-  }
+  commit_writers(writers, options.out, options.sizes, summary);
   return summary;
 }
 

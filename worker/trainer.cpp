@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -57,12 +56,6 @@ std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
     comm.barrier();
   }
   return cfg.data_path;
-}
-
-std::string hostname() {
-  char buf[256] = {};
-  gethostname(buf, sizeof(buf) - 1);
-  return buf;
 }
 
 // The loss of this rank's share of a global batch, scaled so that the gradients summed over ranks
@@ -147,7 +140,7 @@ TrainResult train_run(const TrainRequest& req) {
                  device.str(), config_table(req.config));
   }
   if (rec)
-    rec->started({result.run_key, cfg.name, req.sweep, req.config.dump(), hostname(),
+    rec->started({result.run_key, cfg.name, req.sweep, req.config.dump(), host_name(),
                   device_name(device) + " x" + std::to_string(comm.size()), code_version(),
                   environment_json(device_name(device))});
 
