@@ -29,15 +29,20 @@ struct Shapes {
 
 Shapes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                     const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-                    const torch::Tensor& delta_bias) {
-  TORCH_CHECK(u.dim() == 3, "selective_scan: u must be (batch, channels, length), found ",
-              shape_str(u));
+                    const torch::Tensor& delta_bias, const ScanOrder& order) {
+  TORCH_CHECK(delta.dim() == 3, "selective_scan: delta must be (batch, channels, length), found ",
+              shape_str(delta));
   TORCH_CHECK(B.dim() == 4, "selective_scan: B must be (batch, groups, dstate, length), found ",
               shape_str(B));
-  Shapes s{u.size(0), u.size(1), B.size(1), u.size(2), B.size(2)};
+  Shapes s{delta.size(0), delta.size(1), B.size(1), delta.size(2), B.size(2)};
   TORCH_CHECK(s.groups > 0 && s.channels % s.groups == 0, "selective_scan: channels (", s.channels,
               ") must be a multiple of B's groups (", s.groups, ")");
-  check_shape(delta, "delta", {s.batch, s.channels, s.length});
+  TORCH_CHECK(order.u_share >= 1 && s.groups % order.u_share == 0,
+              "selective_scan: order.u_share (", order.u_share, ") must divide the groups (",
+              s.groups, ")");
+  TORCH_CHECK(s.groups >= 32 || (order.reverse >> s.groups) == 0,
+              "selective_scan: order.reverse names a group past the last of ", s.groups);
+  check_shape(u, "u", {s.batch, s.channels / order.u_share, s.length});
   check_shape(A, "A", {s.channels, s.dstate});
   check_shape(B, "B", {s.batch, s.groups, s.dstate, s.length});
   check_shape(C, "C", {s.batch, s.groups, s.dstate, s.length});
@@ -49,8 +54,19 @@ Shapes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const to
   return s;
 }
 
+// The kernels give du one row per channel; groups sharing a slice of u add theirs, in group order.
+torch::Tensor sum_shared_du(const torch::Tensor& du, const Shapes& s, const ScanOrder& order) {
+  if (order.u_share == 1) return du;
+  const int64_t per_group = s.channels / s.groups;
+  return du.view({s.batch, s.groups / order.u_share, order.u_share, per_group, s.length})
+      .sum(2)
+      .view({s.batch, s.channels / order.u_share, s.length});
+}
+
 template <typename T, typename P>
-void fill_params(P& p, const Shapes& s, const std::vector<torch::Tensor>& in) {
+void fill_params(P& p, const Shapes& s, const ScanOrder& order,
+                 const std::vector<torch::Tensor>& in) {
+  p.order = order;
   p.batch = s.batch;
   p.channels = s.channels;
   p.groups = s.groups;
@@ -78,17 +94,29 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& u,
                                const torch::Tensor& delta, const torch::Tensor& A,
                                const torch::Tensor& B, const torch::Tensor& C,
-                               const torch::Tensor& D, const torch::Tensor& delta_bias) {
+                               const torch::Tensor& D, const torch::Tensor& delta_bias,
+                               int64_t u_share, int64_t reverse) {
     ctx->save_for_backward({u, delta, A, B, C, D, delta_bias});
-    return selective_scan_forward(u, delta, A, B, C, D, delta_bias);
+    ctx->saved_data["u_share"] = u_share;
+    ctx->saved_data["reverse"] = reverse;
+    return selective_scan_forward(u, delta, A, B, C, D, delta_bias, order_of(u_share, reverse));
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto s = ctx->get_saved_variables();
-    auto g = selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0]);
+    const auto order =
+        order_of(ctx->saved_data["u_share"].toInt(), ctx->saved_data["reverse"].toInt());
+    auto g = selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0], order);
     for (size_t i = 0; i < g.size(); ++i) g[i] = g[i].to(s[i].scalar_type());
+    g.emplace_back();  // u_share and reverse are not differentiable
+    g.emplace_back();
     return g;
+  }
+
+ private:
+  static ScanOrder order_of(int64_t u_share, int64_t reverse) {
+    return ScanOrder{int(u_share), unsigned(reverse)};
   }
 };
 
@@ -97,10 +125,10 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
 torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
                                      const torch::Tensor& A, const torch::Tensor& B,
                                      const torch::Tensor& C, const torch::Tensor& D,
-                                     const torch::Tensor& delta_bias) {
-  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias);
+                                     const torch::Tensor& delta_bias, const ScanOrder& order) {
+  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
 #ifdef VMUNET_CUDA
-  if (u.is_cuda()) return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias);
+  if (u.is_cuda()) return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order);
 #endif
   TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(),
               " in this build (CUDA kernels are built only against a CUDA LibTorch)");
@@ -110,7 +138,7 @@ torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor
   auto run = [&](auto tag) {
     using T = decltype(tag);
     SelectiveScanParams<T> p;
-    fill_params<T>(p, s, in);
+    fill_params<T>(p, s, order, in);
     p.y = y.data_ptr<T>();
     selective_scan_fwd_cpu(p);
   };
@@ -121,26 +149,29 @@ torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy) {
-  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias);
+std::vector<torch::Tensor> selective_scan_backward(
+    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
+  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
   check_shape(dy, "dy", {s.batch, s.channels, s.length});
 #ifdef VMUNET_CUDA
-  if (u.is_cuda()) return selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy);
+  if (u.is_cuda()) {
+    auto grads = selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy, order);
+    grads[0] = sum_shared_du(grads[0], s, order);
+    return grads;
+  }
 #endif
   TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias, dy}, dt);
   std::vector<torch::Tensor> grads;
-  for (int i = 0; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
+  grads.push_back(torch::empty_like(in[1]));  // du: one row per channel, like delta
+  for (int i = 1; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
   auto run = [&](auto tag) {
     using T = decltype(tag);
     SelectiveScanGradParams<T> p;
-    fill_params<T>(p, s, in);
+    fill_params<T>(p, s, order, in);
     p.dy = in[7].data_ptr<T>();
     p.du = grads[0].data_ptr<T>();
     p.ddelta = grads[1].data_ptr<T>();
@@ -155,13 +186,16 @@ std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
     run(double{});
   else
     run(float{});
+  grads[0] = sum_shared_du(grads[0], s, order);
   return grads;
 }
 
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
-                             const torch::Tensor& D, const torch::Tensor& delta_bias) {
-  return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias);
+                             const torch::Tensor& D, const torch::Tensor& delta_bias,
+                             const ScanOrder& order) {
+  return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias, int64_t(order.u_share),
+                                      int64_t(order.reverse));
 }
 
 }  // namespace vmunet

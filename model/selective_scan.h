@@ -1,28 +1,41 @@
 // The selective-scan (S6) operator of DESIGN §2, per batch b, channel c, state n, position l:
 //   δ = softplus(Δ[b,c,l] + bias[c]);  h ← exp(δ·A[c,n])·h + δ·B[b,g,n,l]·u[b,c,l]
 //   y[b,c,l] = Σ_n C[b,g,n,l]·h + D[c]·u[b,c,l],   g = c / (channels / groups)
-// B and C are shared by the channels of one group (one scan direction in SS2D).
+// B and C are shared by the channels of one group (one scan direction in SS2D). A ScanOrder lets
+// groups share u and run backwards (scan_order.h).
 #pragma once
 
 #include <torch/types.h>
 
 #include <cstdint>
 
+#include "model/scan_order.h"
+
 namespace vmunet {
 
-// Shapes: u, delta (batch, channels, length); A (channels, dstate); B, C (batch, groups, dstate,
-// length); D, delta_bias (channels). All contiguous, one dtype; strides follow from the sizes.
+// Shapes: u (batch, channels / order.u_share, length); delta (batch, channels, length); A
+// (channels, dstate); B, C (batch, groups, dstate, length); D, delta_bias (channels). All
+// contiguous, one dtype; strides follow from the sizes.
 template <typename T>
 struct SelectiveScanParams {
   int64_t batch = 0, channels = 0, groups = 0, length = 0, dstate = 0;
+  ScanOrder order;
   const T *u = nullptr, *delta = nullptr, *A = nullptr, *B = nullptr, *C = nullptr;
   const T *D = nullptr, *delta_bias = nullptr;
   T* y = nullptr;  // (batch, channels, length)
 
   int64_t channels_per_group() const { return channels / groups; }
+  // Offset of (b, c)'s row in u.
+  int64_t u_row(int64_t b, int64_t c) const {
+    const int64_t per_group = channels_per_group(), g = c / per_group;
+    const int64_t u_channels = channels / order.u_share;
+    return (b * u_channels + (g / order.u_share) * per_group + c % per_group) * length;
+  }
+  bool reversed(int64_t g) const { return (order.reverse >> g) & 1u; }
 };
 
-// Backward: the forward's inputs plus dy, and one output per input (same shapes as the inputs).
+// Backward: the forward's inputs plus dy, and one output per input (same shapes as the inputs,
+// except du, which has delta's shape: one row per channel, before the sum over a slice's groups).
 template <typename T>
 struct SelectiveScanGradParams : SelectiveScanParams<T> {
   const T* dy = nullptr;
@@ -34,19 +47,18 @@ struct SelectiveScanGradParams : SelectiveScanParams<T> {
 // for float and double; CUDA kernels where built (VMUNET_CUDA).
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
-                             const torch::Tensor& D, const torch::Tensor& delta_bias);
+                             const torch::Tensor& D, const torch::Tensor& delta_bias,
+                             const ScanOrder& order = {});
 
 // The raw kernels' entry points, without autograd: y, and the seven gradients in input order.
 torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
                                      const torch::Tensor& A, const torch::Tensor& B,
                                      const torch::Tensor& C, const torch::Tensor& D,
-                                     const torch::Tensor& delta_bias);
-std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy);
+                                     const torch::Tensor& delta_bias, const ScanOrder& order = {});
+std::vector<torch::Tensor> selective_scan_backward(
+    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {});
 
 // CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
 // batch × groups (backward, so each task owns its slice of dB and dC: no atomics).

@@ -70,11 +70,12 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
   const double fwd_bytes = 3 * seq + 2 * bc + params;      // u, delta, B, C → y
   const double bwd_bytes = 5 * seq + 4 * bc + 2 * params;  // + dy → du, ddelta, dB, dC, dA...
 
-  const auto [fwd_median, fwd_min] = time_ms(
-      [&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, o.chunks); }, o.warmup, o.repeats);
-  const auto [bwd_median, bwd_min] =
-      time_ms([&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, o.chunks); }, o.warmup,
+  const auto [fwd_median, fwd_min] =
+      time_ms([&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, {}, o.chunks); }, o.warmup,
               o.repeats);
+  const auto [bwd_median, bwd_min] =
+      time_ms([&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks); },
+              o.warmup, o.repeats);
   auto result = [](const char* pass, double median, double min, double bytes) {
     return ScanBenchResult{pass, median, min, bytes / 1e9, bytes / 1e9 / (median / 1e3)};
   };

@@ -65,14 +65,15 @@ __device__ void reduce_bc(const SelectiveScanCudaParams& p, const ScanScratch& s
     const int n = (slot / kWarpRows) * kHalf + r % kHalf;
     const int is_c = r >= kHalf;
     if (l >= p.length || n >= p.dstate) continue;
+    const int m = seq_pos(l, p.length, k.rev);
     float sum = 0.f;
     for (int w = 0; w < p.warps; ++w) sum += red_all[(w * kWarp + slot) * kRedPitch + pos];
     if (p.channel_tiles == 1) {
-      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride + l;
+      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride + m;
       *out = from_float<T>(sum);
     } else {
       const int64_t tile = (int64_t(k.b) * p.groups + k.g) * p.channel_tiles + k.ctile;
-      s.bc_partial[((tile * 2 + is_c) * kScanStates + n) * p.length + l] = sum;
+      s.bc_partial[((tile * 2 + is_c) * kScanStates + n) * p.length + m] = sum;
     }
   }
 }
@@ -110,7 +111,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
     dA[i] = 0.f;
   }
   float dD = 0.f, dbias = 0.f;
-  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
+  const T* u = static_cast<const T*>(p.u) + k.u_row0;
   const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float* const rows = rows_all + k.warp * 3 * kWarpRows * kRow;
@@ -126,9 +127,11 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
     const int l0 = t * kScanTile;
     __syncwarp();  // the warp's rows were written out before they are refilled
-    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
-    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
-    stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
+               k.lane);
+    stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
+               k.lane);
     stage_bc<T>(bc, p, k, l0, 0, 2 * kScanStates);
     cp_async_commit();
 #pragma unroll
@@ -213,9 +216,9 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       }
     }
     write_rows(static_cast<T*>(p.du) + k.seq_row0, p.seq_channel_stride, rows, k.rows, l0, p.length,
-               k.lane);
+               k.rev, k.lane);
     write_rows(static_cast<T*>(p.ddelta) + k.seq_row0, p.seq_channel_stride,
-               rows + kWarpRows * kRow, k.rows, l0, p.length, k.lane);
+               rows + kWarpRows * kRow, k.rows, l0, p.length, k.rev, k.lane);
   }
 
   if (!k.active) return;
@@ -250,8 +253,9 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
   float r[kHalf] = {};
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
     const int l0 = t * kScanTile;
-    stage_rows(rows, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
-    stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
+    stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
+               k.lane);
     stage_bc<T>(bc, p, k, l0, kScanStates, 2 * kScanStates);
     cp_async_commit();
     cp_async_wait<0>();

@@ -28,10 +28,12 @@ struct ScanProblem {
 
 ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                          const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-                         const torch::Tensor& delta_bias, int chunks, bool backward) {
+                         const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
+                         bool backward) {
   ScanProblem s;
   auto& p = s.p;
   p.dtype = scan_dtype(u);
+  p.order = order;
   const auto dt = u.scalar_type();
   s.u = u.contiguous();
   s.delta = delta.to(dt).contiguous();
@@ -41,9 +43,9 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
   s.D = D.to(torch::kFloat).contiguous();
   s.delta_bias = delta_bias.to(torch::kFloat).contiguous();
 
-  p.batch = int(u.size(0));
-  p.channels = int(u.size(1));
-  p.length = int(u.size(2));
+  p.batch = int(delta.size(0));
+  p.channels = int(delta.size(1));
+  p.length = int(delta.size(2));
   p.groups = int(B.size(1));
   p.dstate = int(B.size(2));
   p.channels_per_group = p.channels / p.groups;
@@ -53,6 +55,7 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
               p.batch);
   p.seq_batch_stride = int64_t(p.channels) * p.length;
   p.seq_channel_stride = p.length;
+  p.u_batch_stride = u.size(1) * int64_t(p.length);
   p.bc_state_stride = p.length;
   p.bc_group_stride = int64_t(p.dstate) * p.length;
   p.bc_batch_stride = p.groups * p.bc_group_stride;
@@ -75,27 +78,38 @@ bool empty_problem(const torch::Tensor& u, const torch::Tensor& B) {
   return u.numel() == 0 || B.size(2) == 0;
 }
 
+// u with one row per channel (its group's slice repeated), for the scan-free problems above, where
+// y = D·u position by position and the order of steps does not matter.
+torch::Tensor u_per_channel(const torch::Tensor& u, const torch::Tensor& delta,
+                            const torch::Tensor& B, const ScanOrder& order) {
+  if (order.u_share == 1) return u;
+  const int64_t slices = B.size(1) / order.u_share;
+  return u.view({u.size(0), slices, 1, -1, u.size(2)})
+      .expand({u.size(0), slices, order.u_share, delta.size(1) / B.size(1), u.size(2)})
+      .reshape(delta.sizes());
+}
+
 }  // namespace
 
 torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
-                                      const torch::Tensor& delta_bias, int chunks) {
+                                      const torch::Tensor& delta_bias, const ScanOrder& order,
+                                      int chunks) {
   const c10::cuda::CUDAGuard guard(u.device());
-  if (empty_problem(u, B)) return D.view({1, -1, 1}).to(u.scalar_type()) * u;
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, false);
-  auto y = torch::empty_like(s.u);
+  if (empty_problem(u, B))
+    return D.view({1, -1, 1}).to(u.scalar_type()) * u_per_channel(u, delta, B, order);
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, false);
+  auto y = torch::empty(delta.sizes(), s.u.options());
   s.p.y = y.data_ptr();
   selective_scan_fwd(s.p, at::cuda::getCurrentCUDAStream().stream());
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, int chunks) {
+std::vector<torch::Tensor> selective_scan_bwd_cuda(
+    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order, int chunks) {
   const c10::cuda::CUDAGuard guard(u.device());
   const auto f32 = u.options().dtype(torch::kFloat);
   if (empty_problem(u, B)) {
@@ -105,12 +119,13 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
             torch::zeros(A.sizes(), f32),
             torch::zeros_like(B),
             torch::zeros_like(C),
-            (dyf * u.to(torch::kFloat)).sum(2).sum(0),
+            (dyf * u_per_channel(u, delta, B, order).to(torch::kFloat)).sum(2).sum(0),
             torch::zeros(delta_bias.sizes(), f32)};
   }
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, chunks, true);
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, true);
   const auto dy_c = dy.to(u.scalar_type()).contiguous();
-  auto du = torch::empty_like(s.u), ddelta = torch::empty_like(s.u);
+  auto du = torch::empty(delta.sizes(), s.u.options());
+  auto ddelta = torch::empty(delta.sizes(), s.u.options());
   auto dB = torch::empty_like(s.B), dC = torch::empty_like(s.C);
   auto dA = torch::empty(s.A.sizes(), f32), dD = torch::empty(s.D.sizes(), f32);
   auto ddelta_bias = torch::empty(s.delta_bias.sizes(), f32);

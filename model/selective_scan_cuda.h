@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "model/scan_order.h"
+
 namespace vmunet {
 
 // Shapes as in selective_scan.h, all on one CUDA device; dstate at most 16. u's dtype, float32 or
@@ -15,15 +17,18 @@ namespace vmunet {
 torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
-                                      const torch::Tensor& delta_bias, int chunks = 0);
+                                      const torch::Tensor& delta_bias, const ScanOrder& order = {},
+                                      int chunks = 0);
 
 // The seven gradients of Σ y·dy in input order (u, delta, A, B, C, D, delta_bias): du, ddelta, dB,
-// dC in u's dtype, dA, dD, ddelta_bias in float32. Deterministic: bitwise equal across runs.
+// dC in u's dtype, dA, dD, ddelta_bias in float32. du has delta's shape, one row per channel: the
+// caller sums the groups that share a slice of u. Deterministic: bitwise equal across runs.
 std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
                                                    const torch::Tensor& delta,
                                                    const torch::Tensor& A, const torch::Tensor& B,
                                                    const torch::Tensor& C, const torch::Tensor& D,
                                                    const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, int chunks = 0);
+                                                   const torch::Tensor& dy,
+                                                   const ScanOrder& order = {}, int chunks = 0);
 
 }  // namespace vmunet

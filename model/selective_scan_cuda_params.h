@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "model/scan_order.h"
+
 namespace vmunet {
 
 constexpr int kScanTile = 32;      // positions staged in shared memory at a time
@@ -19,6 +21,7 @@ enum class ScanDtype : int { kFloat32, kBFloat16 };
 struct SelectiveScanCudaParams {
   int batch = 0, channels = 0, groups = 0, length = 0, dstate = 0, channels_per_group = 0;
   ScanDtype dtype = ScanDtype::kFloat32;  // of u, delta, B, C, y, dy, du, ddelta, dB, dC
+  ScanOrder order;                        // shared u slices and reversed groups
 
   // Launch plan, from selective_scan_plan: a block runs `warps` warps of 16 channels of one group;
   // `channel_tiles` blocks cover a group; `chunks` blocks split the sequence, each `chunk_tiles`
@@ -26,9 +29,10 @@ struct SelectiveScanCudaParams {
   int warps = 0, channel_tiles = 0, chunks = 0, chunk_tiles = 0, tiles = 0;
 
   int64_t seq_batch_stride = 0, seq_channel_stride = 0;  // the (batch, channels, length) tensors
+  int64_t u_batch_stride = 0;  // u has channels / order.u_share rows per batch element
   int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B, C, dB, dC
 
-  const void* u = nullptr;            // (batch, channels, length)
+  const void* u = nullptr;            // (batch, channels / order.u_share, length)
   const void* delta = nullptr;        // (batch, channels, length); step = softplus(delta + bias)
   const float* A = nullptr;           // (channels, dstate)
   const void* B = nullptr;            // (batch, groups, dstate, length)
@@ -38,7 +42,8 @@ struct SelectiveScanCudaParams {
   void* y = nullptr;                  // (batch, channels, length)
 
   const void* dy = nullptr;      // (batch, channels, length)
-  void* du = nullptr;            // (batch, channels, length)
+  void* du = nullptr;            // (batch, channels, length): a row per channel, before the
+                                 // sum over the groups sharing a slice of u
   void* ddelta = nullptr;        // (batch, channels, length)
   float* dA = nullptr;           // (channels, dstate)
   void* dB = nullptr;            // (batch, groups, dstate, length)

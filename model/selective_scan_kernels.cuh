@@ -108,7 +108,9 @@ struct BlockCoords {
   int c;               // the lane's channel, meaningful when active
   bool active;         // r < rows
   int t_begin, t_end;  // tiles of this chunk
+  bool rev;            // the group scans backwards: step l lives at position length − 1 − l
   int64_t seq_row0;    // offset of row 0 in the (batch, channels, length) tensors
+  int64_t u_row0;      // offset of row 0 in u (its group's shared slice)
   int64_t bc_row0;     // offset of (b, g, state 0) in B and C
 };
 
@@ -129,7 +131,11 @@ __device__ __forceinline__ BlockCoords block_coords(const SelectiveScanCudaParam
   k.active = k.r < k.rows;
   k.t_begin = k.chunk * p.chunk_tiles;
   k.t_end = min(k.t_begin + p.chunk_tiles, p.tiles);
+  k.rev = (p.order.reverse >> k.g) & 1u;
   k.seq_row0 = int64_t(k.b) * p.seq_batch_stride + int64_t(k.c0) * p.seq_channel_stride;
+  const int u_c0 =
+      (k.g / p.order.u_share) * p.channels_per_group + (k.c0 - k.g * p.channels_per_group);
+  k.u_row0 = int64_t(k.b) * p.u_batch_stride + int64_t(u_c0) * p.seq_channel_stride;
   k.bc_row0 = int64_t(k.b) * p.bc_batch_stride + int64_t(k.g) * p.bc_group_stride;
   return k;
 }
@@ -154,19 +160,26 @@ __device__ __forceinline__ int64_t state_index(const SelectiveScanCudaParams& p,
 }
 
 // ---- staging ----
-// One warp copies positions [l0, l0 + kScanTile) of rows 0..rows-1 (row r at src + r·stride)
-// into dst[r·kRow + position], zero past `length` and in rows rows..15. Lane = position, so
-// every load instruction reads one row's 32 consecutive elements.
+// Memory position of scan step l: reversed groups read and write their sequences back to front,
+// which keeps a warp's 32 accesses on consecutive addresses.
+__device__ __forceinline__ int seq_pos(int l, int length, bool rev) {
+  return rev ? length - 1 - l : l;
+}
+
+// One warp copies steps [l0, l0 + kScanTile) of rows 0..rows-1 (row r at src + r·stride) into
+// dst[r·kRow + step], zero past `length` and in rows rows..15. Lane = step, so every load
+// instruction reads 32 consecutive elements of one row.
 template <typename T>
 __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t stride, int rows,
-                                           int l0, int length, int lane) {
+                                           int l0, int length, bool rev, int lane) {
   const int l = l0 + lane;
   const bool in = l < length;
+  const int m = seq_pos(l, length, rev);
 #pragma unroll 8
   for (int r = 0; r < kWarpRows; ++r) {
     float* d = dst + r * kRow + lane;
     if (in && r < rows)
-      stage_elem(d, src + r * stride + l);
+      stage_elem(d, src + r * stride + m);
     else
       *d = 0.f;
   }
@@ -181,23 +194,25 @@ __device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParam
   const T* C = static_cast<const T*>(p.C) + k.bc_row0;
   const int l = l0 + k.lane;
   const bool in = l < p.length;
+  const int m = seq_pos(l, p.length, k.rev);
   for (int r = first + k.warp; r < last; r += p.warps) {
     const int n = r % kScanStates;
     float* d = bc + r * kScanTile + k.lane;
     if (in && n < p.dstate)
-      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + l);
+      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + m);
     else
       *d = 0.f;
   }
 }
 
-// One warp writes rows 0..rows-1 of src (pitch kRow) to positions [l0, l0 + kScanTile) of dst.
+// One warp writes rows 0..rows-1 of src (pitch kRow) to steps [l0, l0 + kScanTile) of dst.
 template <typename T>
 __device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* src, int rows,
-                                           int l0, int length, int lane) {
+                                           int l0, int length, bool rev, int lane) {
   const int l = l0 + lane;
   if (l >= length) return;
-  for (int r = 0; r < rows; ++r) dst[r * stride + l] = from_float<T>(src[r * kRow + lane]);
+  const int m = seq_pos(l, length, rev);
+  for (int r = 0; r < rows; ++r) dst[r * stride + m] = from_float<T>(src[r * kRow + lane]);
 }
 
 // Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
@@ -269,7 +284,7 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
                                               float& stepsum) {
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D);
-  const T* u = static_cast<const T*>(p.u) + k.seq_row0;
+  const T* u = static_cast<const T*>(p.u) + k.u_row0;
   const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const int rows_floats = p.warps * 2 * kWarpRows * kRow;
   constexpr bool kWithC = kMode == Sweep::kOutput;
@@ -279,8 +294,9 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
   auto stage = [&](float* buf, int t) {
     float* rows = buf + k.warp * 2 * kWarpRows * kRow;
     const int l0 = t * kScanTile;
-    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
-    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.lane);
+    stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
+    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
+               k.lane);
     stage_bc<T>(buf + rows_floats, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
   };
   auto store_state = [&](int t) {
@@ -330,7 +346,8 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     if (kMode == Sweep::kOutput) {
       __syncwarp();
       write_rows(static_cast<T*>(p.y) + k.seq_row0, p.seq_channel_stride,
-                 cur + k.warp * 2 * kWarpRows * kRow, k.rows, t * kScanTile, p.length, k.lane);
+                 cur + k.warp * 2 * kWarpRows * kRow, k.rows, t * kScanTile, p.length, k.rev,
+                 k.lane);
     }
     __syncthreads();  // every warp is done with `cur` before it is refilled
   }

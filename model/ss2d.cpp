@@ -44,28 +44,39 @@ SS2DImpl::SS2DImpl(int64_t d_model_, int64_t d_state_)
   init::linear_(out_proj->weight);
 }
 
+// The four directions k (0 row-major, 1 column-major, 2 and 3 the same reversed) read two planes:
+// x in row-major order and one transposed copy. The kernel runs them as groups g = 2·plane +
+// reversed, i.e. k = 0, 2, 1, 3: each pair shares its plane and the odd groups walk it backwards
+// (ScanOrder), so the plane is never flipped or repeated and each direction's y comes back in its
+// plane's order. The per-direction parameters are permuted to that group order.
 torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
   const int64_t B = x.size(0), D = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
   constexpr int64_t K = 4;
-  // Directions: 0 row-major, 1 column-major, 2 and 3 the same reversed.
-  auto row = x.reshape({B, D, L});
-  auto col = x.transpose(2, 3).contiguous().reshape({B, D, L});
-  auto xs = torch::stack({row, col, row.flip(-1), col.flip(-1)}, 1);  // (B, K, D, L)
-
-  auto x_dbl = torch::matmul(x_proj_weight, xs);  // (B, K, R + 2N, L)
-  auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
-  auto dts = torch::matmul(dt_projs_weight, parts[0]);  // (B, K, D, L)
-
-  auto y =
-      selective_scan(xs.reshape({B, K * D, L}), dts.reshape({B, K * D, L}), -torch::exp(A_logs),
-                     parts[1].contiguous(), parts[2].contiguous(), Ds, dt_projs_bias.reshape({-1}))
-          .view({B, K, D, L});
-  auto back_col = [&](const torch::Tensor& t) {
-    return t.reshape({B, D, W, H}).transpose(2, 3).reshape({B, D, L});
+  const ScanOrder order{2, 0b1010u};
+  // (4, ...) in k order → group order: k = 2·reversed + plane, so swap those two factors.
+  auto by_group = [](const torch::Tensor& per_k) {
+    auto split = per_k.sizes().vec();
+    split[0] = 2;
+    split.insert(split.begin(), 2);
+    return per_k.view(split).transpose(0, 1).reshape(per_k.sizes());
   };
-  auto out = y.select(1, 0) + y.select(1, 2).flip(-1) + back_col(y.select(1, 1)) +
-             back_col(y.select(1, 3).flip(-1));
-  return out.view({B, D, H, W});
+
+  auto planes = torch::stack({x.reshape({B, D, L}), x.transpose(2, 3).reshape({B, D, L})}, 1);
+  // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L).
+  const int64_t rows = dt_rank + 2 * d_state;
+  auto x_dbl =
+      torch::matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes).view({B, K, rows, L});
+  auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
+  auto dts = torch::matmul(by_group(dt_projs_weight), parts[0]);  // (B, K, D, L)
+
+  auto A = -torch::exp(by_group(A_logs.view({K, D, d_state})).view({K * D, d_state}));
+  auto y =
+      selective_scan(planes.view({B, 2 * D, L}), dts.view({B, K * D, L}), A, parts[1].contiguous(),
+                     parts[2].contiguous(), by_group(Ds.view({K, D})).view({K * D}),
+                     by_group(dt_projs_bias).view({K * D}), order)
+          .view({B, 2, 2, D, L})
+          .sum(2);  // both directions of a plane, in that plane's order
+  return y.select(1, 0).view({B, D, H, W}) + y.select(1, 1).view({B, D, W, H}).transpose(2, 3);
 }
 
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {

@@ -72,5 +72,39 @@ TEST(AdamW, SetLrReachesEveryGroup) {
   for (auto& g : opt->param_groups()) EXPECT_EQ(g.options().get_lr(), 4.5e-4);
 }
 
+// The fused CUDA step against LibTorch's loop, with one unfused step in the middle of the fused
+// run: both must read and write the same state, as a resume from a checkpoint needs.
+TEST(AdamW, FusedCudaStepMatchesLibTorchLoop) {
+  const torch::Device cuda(torch::kCUDA);
+  if (!torch::cuda::is_available() || !fused_adamw_available(cuda))
+    GTEST_SKIP() << "no CUDA device or no fused AdamW in this build";
+  torch::manual_seed(3);
+  const std::vector<std::vector<int64_t>> shapes{{7, 5}, {300}, {2, 3, 4}};
+  std::vector<torch::Tensor> fused_params, loop_params;
+  for (const auto& shape : shapes) {
+    auto p = torch::randn(shape, torch::device(cuda));
+    fused_params.push_back(p.clone().requires_grad_());
+    loop_params.push_back(p.clone().requires_grad_());
+  }
+  auto fused = make_adamw(fused_params, AdamWConfig{});
+  auto loop = make_adamw(loop_params, AdamWConfig{});
+  const std::vector<double> lrs{1e-3, 8e-4, 5e-4, 2e-4};
+  for (size_t s = 0; s < lrs.size(); ++s) {
+    set_lr(*fused, lrs[s]);
+    set_lr(*loop, lrs[s]);
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      auto g = torch::randn(shapes[i], torch::device(cuda));
+      fused_params[i].mutable_grad() = g.clone();
+      loop_params[i].mutable_grad() = g.clone();
+    }
+    adamw_step(*fused, /*fused=*/s != 2);
+    adamw_step(*loop, /*fused=*/false);
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      const double err = (fused_params[i] - loop_params[i]).abs().max().item<double>();
+      EXPECT_LT(err, 1e-6) << "step " << s << " tensor " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vmunet

@@ -106,7 +106,7 @@ BenchResult bench_train(const BenchOptions& o) {
                                          : ce_dice_loss(logits, s.target);
     optimizer->zero_grad();
     loss.backward();
-    optimizer->step();
+    adamw_step(*optimizer);
   });
 }
 

@@ -24,6 +24,16 @@ struct AdamWConfig {
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params,
                                                 const AdamWConfig& config);
 
+// One AdamW step for every parameter with a gradient. On CUDA (LibTorch 2.x) all tensors go
+// through LibTorch's fused multi-tensor kernel in one call instead of about a dozen element-wise
+// kernels per tensor; elsewhere it is the optimizer's own step. Both read and write the same
+// per-parameter state (step, exp_avg, exp_avg_sq), so checkpoints and resumes do not care which
+// ran. `fused` false forces LibTorch's loop (the test comparing the two).
+void adamw_step(torch::optim::AdamW& optimizer, bool fused = true);
+
+// Whether adamw_step can take the fused path for tensors on `device` in this build.
+bool fused_adamw_available(const torch::Device& device);
+
 // Sets the learning rate of every parameter group (call it with cosine_annealing_lr at the start
 // of each epoch).
 void set_lr(torch::optim::Optimizer& optimizer, double lr);

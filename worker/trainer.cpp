@@ -233,7 +233,7 @@ TrainResult train_run(const TrainRequest& req) {
         optimizer->zero_grad();
         loss.backward.backward();
         all_reduce_gradients(model->parameters(), comm, 1.0);
-        optimizer->step();
+        adamw_step(*optimizer);
         loss_sum += loss.reported.to(torch::kDouble);
         images += gn;
         ++steps_done;
