@@ -17,6 +17,13 @@ class Communicator {
   virtual int size() const = 0;
   // In-place sum over ranks of a contiguous float, double or int64 tensor.
   virtual void all_reduce_sum(torch::Tensor& t) = 0;
+  // Starts an in-place sum over ranks of a contiguous tensor and may return before it is done: t
+  // must stay alive and untouched until finish_started(). Every rank starts its sums in the same
+  // order. The default runs the blocking sum.
+  virtual void start_all_reduce_sum(torch::Tensor& t) { all_reduce_sum(t); }
+  // Completes every started sum. On GPUs the host does not wait: work queued afterwards on the
+  // current stream sees the results.
+  virtual void finish_started() {}
   // In-place copy of `root`'s tensor to every rank.
   virtual void broadcast(torch::Tensor& t, int root) = 0;
   virtual void barrier() = 0;
@@ -25,12 +32,6 @@ class Communicator {
 
 // One process: every collective is the identity.
 std::unique_ptr<Communicator> make_local_communicator();
-
-// Sums the gradients of `params` over ranks in flattened buckets of at most `bucket_bytes`, scaling
-// each rank's contribution by `weight` first (its share of the global batch, so that the sum is
-// the gradient of the global-batch mean). Parameters without a gradient contribute zeros.
-void all_reduce_gradients(const std::vector<torch::Tensor>& params, Communicator& comm,
-                          double weight, size_t bucket_bytes = 25u << 20);
 
 // Rank 0's values of every tensor copied to all ranks (initial weights).
 void broadcast_tensors(const std::vector<torch::Tensor>& tensors, Communicator& comm);

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "common/error.h"
 #include "worker/device.h"
@@ -63,6 +64,21 @@ class MpiCommunicator : public Communicator {
     if (!t.is_cpu() || !t.is_contiguous()) t.copy_(host);
   }
 
+  // CPU tensors only (the gradients of CPU ranks); anything else takes the blocking path.
+  void start_all_reduce_sum(torch::Tensor& t) override {
+    if (!t.is_cpu() || !t.is_contiguous()) return all_reduce_sum(t);
+    started_.emplace_back();
+    VMUNET_MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
+                                    mpi_type(t), MPI_SUM, comm_, &started_.back()));
+  }
+
+  void finish_started() override {
+    if (started_.empty()) return;
+    VMUNET_MPI_CHECK(
+        MPI_Waitall(static_cast<int>(started_.size()), started_.data(), MPI_STATUSES_IGNORE));
+    started_.clear();
+  }
+
   void barrier() override { VMUNET_MPI_CHECK(MPI_Barrier(comm_)); }
 
   std::string describe() const override {
@@ -72,6 +88,7 @@ class MpiCommunicator : public Communicator {
  private:
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
+  std::vector<MPI_Request> started_;
 };
 
 }  // namespace

@@ -1,10 +1,13 @@
 #include "worker/nccl_communicator.h"
 
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <mpi.h>
 #include <nccl.h>
 #include <torch/torch.h>
+
+#include <optional>
 
 #include "common/error.h"
 
@@ -61,6 +64,29 @@ class NcclCommunicator : public Communicator {
     write_back(t, dev);
   }
 
+  // On a stream of its own, after the work queued so far on the current stream, so the sum runs
+  // while the backward pass goes on.
+  void start_all_reduce_sum(torch::Tensor& t) override {
+    TORCH_CHECK(t.is_cuda() && t.is_contiguous(), "start_all_reduce_sum: needs a contiguous ",
+                "tensor on the GPU");
+    if (!side_) side_ = c10::cuda::getStreamFromPool(true, static_cast<c10::DeviceIndex>(device_));
+    at::cuda::CUDAEvent queued;
+    queued.record(at::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)));
+    queued.block(*side_);
+    VMUNET_NCCL_CHECK(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), ncclSum,
+                                    comm_, side_->stream()),
+                      "all-reduce");
+    started_ = true;
+  }
+
+  void finish_started() override {
+    if (!started_) return;
+    at::cuda::CUDAEvent done;
+    done.record(*side_);
+    done.block(at::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)));
+    started_ = false;
+  }
+
   void broadcast(torch::Tensor& t, int root) override {
     auto dev = on_device(t);
     VMUNET_NCCL_CHECK(ncclBroadcast(dev.data_ptr(), dev.data_ptr(), dev.numel(), nccl_type(dev),
@@ -93,6 +119,8 @@ class NcclCommunicator : public Communicator {
 
   int device_, rank_ = 0, size_ = 1;
   ncclComm_t comm_ = nullptr;
+  std::optional<c10::cuda::CUDAStream> side_;  // started sums
+  bool started_ = false;
 };
 
 }  // namespace

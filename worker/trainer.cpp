@@ -20,6 +20,7 @@
 #include "worker/data_pipeline.h"
 #include "worker/device.h"
 #include "worker/evaluate.h"
+#include "worker/gradient_reducer.h"
 #include "worker/losses.h"
 #include "worker/lr_schedule.h"
 #include "worker/optimizer.h"
@@ -172,6 +173,7 @@ TrainResult train_run(const TrainRequest& req) {
     broadcast_tensors(model->parameters(), comm);
     auto optimizer =
         make_adamw(model->parameters(), {cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay});
+    GradientReducer reducer(model->parameters(), comm);
     const CosineSchedule schedule{cfg.lr, cfg.eta_min, static_cast<int64_t>(cfg.t_max)};
     const LossWeights loss_w{cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight};
     IsicAugmentConfig isic_aug;
@@ -230,9 +232,9 @@ TrainResult train_run(const TrainRequest& req) {
         }
         auto loss = rank_loss(model, logits.to(torch::kFloat), y, task, loss_w, double(e - b) / gn,
                               comm, nonfinite);
-        optimizer->zero_grad();
+        reducer.prepare(1.0);
         loss.backward.backward();
-        all_reduce_gradients(model->parameters(), comm, 1.0);
+        reducer.finish();
         adamw_step(*optimizer);
         loss_sum += loss.reported.to(torch::kDouble);
         images += gn;
