@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "model/selective_scan_bench.h"
 #include "worker/bench.h"
+#include "worker/mpi_communicator.h"
 
 namespace vmunet::cli {
 namespace {
@@ -43,20 +44,30 @@ void run_bench(const BenchArgs& a) {
   o.device = a.device;
   o.steps = a.steps;
   o.warmup = a.warmup;
+  std::unique_ptr<Communicator> comm;
+  if (launched_under_mpi()) {
+    comm = make_world_communicator(a.device);
+    o.comm = comm.get();
+  }
+  const bool leader = !comm || comm->rank() == 0;
   std::vector<BenchResult> results;
   if (!a.inference_only) results.push_back(bench_train(o));
-  if (!a.train_only) results.push_back(bench_inference(o));
+  if (!a.train_only && leader) results.push_back(bench_inference(o));
+  if (!leader) return;
   for (const auto& r : results)
     std::cout << fmt::format(
-        "{:<9} {} batch {} {}x{} {}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak {:.2f} "
-        "GiB, median of {} after {} warm-up\n",
-        r.mode, r.device_name, o.batch, o.size, o.size, a.precision, r.median_ms, r.min_ms,
+        "{:<9} {}{} batch {}{} {}x{} {}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
+        "{:.2f} GiB, median of {} after {} warm-up\n",
+        r.mode, r.ranks > 1 ? fmt::format("{} x ", r.ranks) : "", r.device_name, o.batch,
+        r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision, r.median_ms, r.min_ms,
         r.images_per_s, r.peak_gib, o.steps, o.warmup);
 }
 
 void add_bench(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "bench", "Time training steps (forward, loss, backward, AdamW) and inference, or the scan");
+      "bench",
+      "Time training steps (forward, loss, backward, AdamW) and inference, or the scan. Under "
+      "mpirun, training is data parallel (--batch per rank) and images/s counts every rank");
   auto a = std::make_shared<BenchArgs>();
   sub->add_option("--model", a->model, "model JSON (default: the paper's VM-UNet, C = 96)")
       ->check(CLI::ExistingFile);

@@ -12,6 +12,7 @@
 #include "model/vmunet.h"
 #include "worker/autocast.h"
 #include "worker/device.h"
+#include "worker/gradient_reducer.h"
 #include "worker/losses.h"
 #include "worker/optimizer.h"
 
@@ -62,9 +63,10 @@ BenchResult time_steps(const std::string& mode, const BenchOptions& o, const tor
   BenchResult r;
   r.mode = mode;
   r.device_name = device_name(device);
+  r.ranks = o.comm && mode == "train" ? o.comm->size() : 1;
   r.median_ms = ms[ms.size() / 2];
   r.min_ms = ms.front();
-  r.images_per_s = o.batch / (r.median_ms / 1000.0);
+  r.images_per_s = double(o.batch) * r.ranks / (r.median_ms / 1000.0);
   r.peak_gib = peak_gib(device);
   return r;
 }
@@ -75,8 +77,8 @@ struct Setup {
   torch::Tensor input, target;
 };
 
-Setup setup(const BenchOptions& o) {
-  const auto device = pick_device(o.device, 0);
+Setup setup(const BenchOptions& o, int rank) {
+  const auto device = pick_device(o.device, rank);
   set_precision(o.precision, device);
   torch::manual_seed(0);
   VMUNet model(o.model);
@@ -93,9 +95,13 @@ Setup setup(const BenchOptions& o) {
 }  // namespace
 
 BenchResult bench_train(const BenchOptions& o) {
-  auto s = setup(o);
+  auto local = make_local_communicator();
+  Communicator& comm = o.comm ? *o.comm : *local;
+  auto s = setup(o, comm.rank());
   s.model->train();
+  broadcast_tensors(s.model->parameters(), comm);
   auto optimizer = make_adamw(s.model->parameters(), {});
+  GradientReducer reducer(s.model->parameters(), comm);
   return time_steps("train", o, s.device, [&] {
     torch::Tensor logits;
     {
@@ -104,14 +110,15 @@ BenchResult bench_train(const BenchOptions& o) {
     }
     auto loss = o.model.num_classes == 1 ? bce_dice_loss(s.model->output(logits), s.target)
                                          : ce_dice_loss(logits, s.target);
-    optimizer->zero_grad();
+    reducer.prepare(1.0 / comm.size());
     loss.backward();
+    reducer.finish();
     adamw_step(*optimizer);
   });
 }
 
 BenchResult bench_inference(const BenchOptions& o) {
-  auto s = setup(o);
+  auto s = setup(o, 0);
   s.model->eval();
   torch::NoGradGuard no_grad;
   return time_steps("inference", o, s.device, [&] {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "model/model_config.h"
+#include "worker/communicator.h"
 #include "worker/run_config.h"
 
 namespace vmunet {
@@ -16,16 +17,21 @@ struct BenchOptions {
   Precision precision = Precision::fp32;
   std::string device = "auto";
   int steps = 20, warmup = 5;
+  // Data parallel training over these ranks (batch per rank, gradients all-reduced while the
+  // backward pass runs); null: one process.
+  Communicator* comm = nullptr;
 };
 
 struct BenchResult {
   std::string mode;  // "train" or "inference"
   std::string device_name;
-  double median_ms = 0, min_ms = 0, images_per_s = 0;
-  double peak_gib = 0;  // peak allocated device memory; 0 on the CPU
+  int ranks = 1;
+  double median_ms = 0, min_ms = 0, images_per_s = 0;  // images/s over all ranks
+  double peak_gib = 0;                                 // peak allocated device memory; 0 on the CPU
 };
 
 BenchResult bench_train(const BenchOptions& options);
+// One process only (options.comm is ignored).
 BenchResult bench_inference(const BenchOptions& options);
 
 }  // namespace vmunet
