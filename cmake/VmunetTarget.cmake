@@ -17,12 +17,4 @@ function(vmunet_target name)
     target_link_libraries(${name} PUBLIC ${TORCH_LIBRARIES})
     target_precompile_headers(${name} REUSE_FROM vmunet_torch_pch)
   endif()
-  # The PyTorch wheel's libtorch.so exports its own, older build of std::filesystem, and whichever
-  # library comes first in an executable's NEEDED list supplies the symbols: its remove_all jumped
-  # to a null address on the GPU machine. Naming libstdc++ first binds our calls to the system's.
-  get_target_property(type ${name} TYPE)
-  if(type STREQUAL "EXECUTABLE")
-    target_link_options(${name} BEFORE PRIVATE "LINKER:--push-state,--no-as-needed" "-lstdc++"
-                        "LINKER:--pop-state")
-  endif()
 endfunction()
