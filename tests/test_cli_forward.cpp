@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "model/safetensors.h"
+#include "tests/remove_tree.h"
 #include "tests/run_binary.h"
 
 namespace vmunet {
@@ -36,7 +37,7 @@ class CliForward : public ::testing::Test {
     logits = fixture.tensors.at("logits");
     input = fixture.tensors.at("input");
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override { test::remove_tree(dir); }
   std::string path(const std::string& name) const { return (dir / name).string(); }
   std::string forward_args(const std::string& m, const std::string& weights, const std::string& in,
                            const std::string& out) const {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "storage/results_db.h"
+#include "tests/remove_tree.h"
 #include "tests/run_binary.h"
 
 namespace vmunet {
@@ -18,10 +19,10 @@ class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override {
     dir = fs::temp_directory_path() / ("vmunet_train_cli_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
+    test::remove_tree(dir);
     fs::create_directories(dir);
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override { test::remove_tree(dir); }
   fs::path dir;
 };
 

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "model/vmunet.h"
+#include "tests/remove_tree.h"
 #include "tests/tiny_run.h"
 #include "worker/checkpoint.h"
 #include "worker/optimizer.h"
@@ -21,10 +22,10 @@ class TrainResume : public ::testing::Test {
  protected:
   void SetUp() override {
     dir = fs::temp_directory_path() / ("vmunet_resume_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
+    test::remove_tree(dir);
     fs::create_directories(dir);
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override { test::remove_tree(dir); }
 
   // The model weights of the newest checkpoint of `config`'s run under `runs`.
   std::vector<torch::Tensor> final_weights(const nlohmann::json& config, const fs::path& runs) {

@@ -8,6 +8,7 @@
 
 #include "model/vmunet.h"
 #include "storage/dataset_tensors.h"
+#include "tests/remove_tree.h"
 #include "tests/tiny_run.h"
 #include "tests/tolerances.h"
 #include "worker/checkpoint.h"
@@ -38,8 +39,8 @@ void expect_data_parallel_equals_single(const std::string& task) {
   ASSERT_EQ(comm->size(), 2) << "run this test with mpirun -np 2";
   const fs::path parallel = kDir / ("parallel-" + task), single = kDir / ("single-" + task);
   if (comm->rank() == 0) {
-    fs::remove_all(parallel);
-    fs::remove_all(single);
+    test::remove_tree(parallel);
+    test::remove_tree(single);
   }
   comm->barrier();
   auto req = test::train_request(config, parallel.string());
