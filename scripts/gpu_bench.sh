@@ -15,5 +15,15 @@ run --batch 32 --size 256 --precision tf32 --train-only
 run --batch 32 --size 256 --precision bf16 --train-only
 run --batch 8 --size 512 --precision fp32 --train-only --steps 10
 run --batch 32 --size 512 --precision fp32 --train-only --steps 10 --warmup 2
+gpus=$(nvidia-smi --list-gpus | wc -l)
+if [ "$gpus" -gt 1 ]; then
+  echo "== data parallel on $gpus GPUs, then $gpus one-GPU runs at once"
+  mpirun -np "$gpus" "$vmunet" bench --model "$model" --batch 32 --size 256 --train-only ||
+    echo "(failed: $?)"
+  for g in $(seq 0 $((gpus - 1))); do
+    CUDA_VISIBLE_DEVICES=$g "$vmunet" bench --model "$model" --batch 32 --size 256 --train-only &
+  done
+  wait
+fi
 echo "== vmunet bench --scan"
 "$vmunet" bench --scan --batch 32 --size 256 || echo "(failed: $?)"
