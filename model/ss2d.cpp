@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "model/init.h"
-#include "model/selective_scan.h"
+#include "model/selective_scan_dt.h"
 
 namespace vmunet {
 
@@ -67,15 +67,15 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
   auto x_dbl =
       torch::matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes).view({B, K, rows, L});
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
-  auto dts = torch::matmul(by_group(dt_projs_weight), parts[0]);  // (B, K, D, L)
 
+  // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
   auto A = -torch::exp(by_group(A_logs.view({K, D, d_state})).view({K * D, d_state}));
-  auto y =
-      selective_scan(planes.view({B, 2 * D, L}), dts.view({B, K * D, L}), A, parts[1].contiguous(),
-                     parts[2].contiguous(), by_group(Ds.view({K, D})).view({K * D}),
-                     by_group(dt_projs_bias).view({K * D}), order)
-          .view({B, 2, 2, D, L})
-          .sum(2);  // both directions of a plane, in that plane's order
+  auto y = selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], by_group(dt_projs_weight), A,
+                             parts[1].contiguous(), parts[2].contiguous(),
+                             by_group(Ds.view({K, D})).view({K * D}),
+                             by_group(dt_projs_bias).view({K * D}), order)
+               .view({B, 2, 2, D, L})
+               .sum(2);  // both directions of a plane, in that plane's order
   return y.select(1, 0).view({B, D, H, W}) + y.select(1, 1).view({B, D, W, H}).transpose(2, 3);
 }
 

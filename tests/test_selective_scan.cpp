@@ -8,6 +8,7 @@
 
 #include "model/safetensors.h"
 #include "model/selective_scan.h"
+#include "model/selective_scan_dt.h"
 #include "tests/scan_order_reference.h"
 #include "tests/tolerances.h"
 
@@ -182,6 +183,34 @@ TEST_P(ScanOrderVsCopies, ForwardAndAllGradients) {
 INSTANTIATE_TEST_SUITE_P(Orders, ScanOrderVsCopies,
                          ::testing::Values(ScanOrder{1, 0b0000u}, ScanOrder{2, 0b1010u},
                                            ScanOrder{1, 0b0110u}, ScanOrder{4, 0b1001u}));
+
+// Δ projected inside the operator (and recomputed in backward) equals the product formed outside
+// and handed to the plain operator: output and the gradients of all eight tensors, in double.
+TEST(SelectiveScanDt, EqualsTheProjectionFormedOutside) {
+  const ScanOrder order{2, 0b1010u};
+  const int64_t batch = 2, groups = 4, per_group = 3, rank = 2, L = 23, N = 4;
+  auto in = random_inputs(batch, groups, per_group, L, N, torch::kDouble, 91).list();
+  in[0] = torch::randn({batch, groups * per_group / 2, L}, torch::kDouble);
+  auto dt_in = torch::randn({batch, groups, rank, L}, torch::kDouble);
+  auto dt_w = torch::randn({groups, per_group, rank}, torch::kDouble) * 0.5;
+  const auto dy = torch::randn({batch, groups * per_group, L}, torch::kDouble);
+
+  auto leaves = [&] {
+    std::vector<torch::Tensor> t{in[0], dt_in, dt_w, in[2], in[3], in[4], in[5], in[6]};
+    for (auto& x : t) x = x.detach().clone().requires_grad_(true);
+    return t;
+  };
+  auto a = leaves(), b = leaves();
+  auto y_in = selective_scan_dt(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], order);
+  auto delta = torch::matmul(b[2], b[1]).view({batch, groups * per_group, L});
+  auto y_out = selective_scan(b[0], delta, b[3], b[4], b[5], b[6], b[7], order);
+  EXPECT_LT(test::rel_error(y_in, y_out), 1e-12);
+  (y_in * dy).sum().backward();
+  (y_out * dy).sum().backward();
+  const char* names[] = {"u", "dt_in", "dt_w", "A", "B", "C", "D", "delta_bias"};
+  for (int i = 0; i < 8; ++i)
+    EXPECT_LT(test::rel_error(a[i].grad(), b[i].grad()), 1e-12) << names[i];
+}
 
 TEST(SelectiveScan, RejectsAnOrderThatDoesNotFitTheGroups) {
   auto in = random_inputs(1, 4, 2, 9, 4, torch::kFloat, 3);
