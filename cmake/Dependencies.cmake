@@ -64,7 +64,16 @@ set(VMUNET_CUDA OFF)
 if(TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
   set(VMUNET_CUDA ON)
 endif()
-option(VMUNET_CUDA_KERNELS "Compile the CUDA kernels even without CUDA LibTorch (compile check only)" OFF)
+# Where nvcc exists but LibTorch is CPU-only (CI), the kernels are still compiled, as a check that
+# they build for sm_90; nothing links them.
+include(CheckLanguage)
+check_language(CUDA)
+set(vmunet_nvcc_found OFF)
+if(CMAKE_CUDA_COMPILER)
+  set(vmunet_nvcc_found ON)
+endif()
+option(VMUNET_CUDA_KERNELS "Compile the CUDA kernels even without CUDA LibTorch (compile check only)"
+       ${vmunet_nvcc_found})
 if(VMUNET_CUDA OR VMUNET_CUDA_KERNELS)
   if(NOT CMAKE_CUDA_ARCHITECTURES)
     set(CMAKE_CUDA_ARCHITECTURES 90)
