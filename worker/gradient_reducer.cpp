@@ -8,10 +8,12 @@ namespace vmunet {
 
 GradientReducer::GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
                                  size_t bucket_bytes)
-    : params_(std::move(params)),
-      comm_(comm),
-      slots_(params_.size()),
-      has_grad_(params_.size(), false) {
+    : comm_(comm) {
+  // Frozen parameters get no gradient and are left alone (no zeros that weight decay would act on).
+  for (auto& p : params)
+    if (p.requires_grad()) params_.push_back(std::move(p));
+  slots_.resize(params_.size());
+  has_grad_.assign(params_.size(), false);
   if (comm_.size() == 1 || params_.empty()) return;
   for (const auto& p : params_)
     VMUNET_CHECK(p.scalar_type() == params_[0].scalar_type() && p.device() == params_[0].device(),

@@ -15,7 +15,7 @@ class GradientReducer {
  public:
   // Buckets of at most `bucket_bytes` (one tensor may exceed it alone) over `params` taken last
   // to first, the order in which backward produces their gradients. `params` must outlive the
-  // reducer; they share one dtype and device.
+  // reducer; they share one dtype and device. Those that do not require grad are ignored.
   GradientReducer(std::vector<torch::Tensor> params, Communicator& comm,
                   size_t bucket_bytes = 25u << 20);
   ~GradientReducer();

@@ -73,10 +73,13 @@ TEST(GradientReducer, LeavesTheWeightedSumOverRanksInEveryGrad) {
   }
 }
 
-TEST(GradientReducer, OneRankScalesAndFillsMissingGradients) {
+TEST(GradientReducer, OneRankScalesAndFillsMissingGradientsAndLeavesFrozenOnes) {
   auto local = make_local_communicator();
   const auto p = make_problem(torch::kCPU);
-  GradientReducer reducer(p.params(), *local);
+  const auto frozen = torch::ones({3});
+  auto with_frozen = p.params();
+  with_frozen.push_back(frozen);
+  GradientReducer reducer(with_frozen, *local);
   reducer.prepare(0.5);
   loss_of(p, 0, 0).backward();
   reducer.finish();
@@ -84,6 +87,7 @@ TEST(GradientReducer, OneRankScalesAndFillsMissingGradients) {
   const auto params = p.params();
   for (size_t i = 0; i < params.size(); ++i)
     EXPECT_TRUE(torch::allclose(params[i].grad(), want[i], 1e-6, 1e-6)) << "param " << i;
+  EXPECT_FALSE(frozen.grad().defined());
 }
 
 }  // namespace
