@@ -56,10 +56,7 @@ void GradientReducer::prepare(double weight) {
   weight_ = weight;
   next_start_ = 0;
   std::fill(has_grad_.begin(), has_grad_.end(), false);
-  for (auto& b : buckets_) {
-    b.missing = b.params.size();
-    b.started = false;
-  }
+  for (auto& b : buckets_) b.missing = b.params.size();
   // AccumulateGrad then hands each parameter a fresh gradient instead of adding into the bucket
   // views left in .grad by the previous step.
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
@@ -82,7 +79,6 @@ void GradientReducer::start_ready() {
 void GradientReducer::start(Bucket& b) {
   if (weight_ != 1.0) b.flat.mul_(weight_);
   comm_.start_all_reduce_sum(b.flat);
-  b.started = true;
 }
 
 void GradientReducer::finish() {

@@ -38,7 +38,6 @@ class GradientReducer {
     torch::Tensor flat;
     std::vector<size_t> params;
     size_t missing = 0;  // gradients not yet arrived this step
-    bool started = false;
   };
 
   void arrived(size_t param, const torch::Tensor& grad);
