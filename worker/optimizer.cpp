@@ -100,13 +100,13 @@ void fused_group_step(torch::optim::AdamW& opt, torch::optim::OptimizerParamGrou
 
 void adamw_step(torch::optim::AdamW& optimizer, bool fused) {
 #ifdef VMUNET_FUSED_ADAMW
-  bool all_cuda = true;
+  bool fusable = true;
   for (auto& group : optimizer.param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
-    all_cuda = all_cuda && !o.amsgrad();
-    for (auto& p : group.params()) all_cuda = all_cuda && p.is_cuda();
+    fusable = fusable && !o.amsgrad();
+    for (auto& p : group.params()) fusable = fusable && p.is_cuda();
   }
-  if (fused && all_cuda) {
+  if (fused && fusable) {
     torch::NoGradGuard no_grad;
     for (auto& group : optimizer.param_groups()) fused_group_step(optimizer, group);
     return;
