@@ -349,7 +349,7 @@ void bwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
 }  // namespace scan
 
 void selective_scan_bwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
-  if (p.dtype == ScanDtype::kBFloat16)
+  if (p.dtype == CudaDtype::kBFloat16)
     scan::bwd<__nv_bfloat16>(p, stream);
   else
     scan::bwd<float>(p, stream);

@@ -7,17 +7,11 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include "model/cuda_element_torch.h"
 #include "model/selective_scan_cuda_params.h"
 
 namespace vmunet {
 namespace {
-
-ScanDtype scan_dtype(const torch::Tensor& u) {
-  if (u.scalar_type() == torch::kFloat) return ScanDtype::kFloat32;
-  TORCH_CHECK(u.scalar_type() == torch::kBFloat16,
-              "selective_scan (CUDA): u must be float32 or bfloat16, found ", u.scalar_type());
-  return ScanDtype::kBFloat16;
-}
 
 // The kernels' parameters and the converted tensors and workspace they point into.
 struct ScanProblem {
@@ -32,7 +26,7 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
                          bool backward) {
   ScanProblem s;
   auto& p = s.p;
-  p.dtype = scan_dtype(u);
+  p.dtype = cuda_dtype(u, "selective_scan", "u");
   p.order = order;
   const auto dt = u.scalar_type();
   s.u = u.contiguous();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "model/cuda_element.h"
 #include "model/scan_order.h"
 
 namespace vmunet {
@@ -14,13 +15,11 @@ constexpr int kScanTile = 32;      // positions staged in shared memory at a tim
 constexpr int kScanStates = 16;    // largest dstate; the state lives in registers
 constexpr int kScanMaxWarps = 12;  // warps (16 channels each) per block: shared memory bound
 
-enum class ScanDtype : int { kFloat32, kBFloat16 };
-
 // One problem. Every tensor with a sequence axis is contiguous in position; the strides below, in
 // elements, give the rest. Channel c belongs to group c / channels_per_group.
 struct SelectiveScanCudaParams {
   int batch = 0, channels = 0, groups = 0, length = 0, dstate = 0, channels_per_group = 0;
-  ScanDtype dtype = ScanDtype::kFloat32;  // of u, delta, B, C, y, dy, du, ddelta, dB, dC
+  CudaDtype dtype = CudaDtype::kFloat32;  // of u, delta, B, C, y, dy, du, ddelta, dB, dC
   ScanOrder order;                        // shared u slices and reversed groups
 
   // Launch plan, from selective_scan_plan: a block runs `warps` warps of 16 channels of one group;

@@ -96,7 +96,7 @@ void selective_scan_chunk_chain(const SelectiveScanCudaParams& p, float* state,
 
 void selective_scan_chunk_states_fwd(const SelectiveScanCudaParams& p, const ScanScratch& s,
                                      cudaStream_t stream) {
-  if (p.dtype == ScanDtype::kBFloat16)
+  if (p.dtype == CudaDtype::kBFloat16)
     chunk_states_fwd<__nv_bfloat16>(p, s, stream);
   else
     chunk_states_fwd<float>(p, s, stream);
@@ -165,7 +165,7 @@ int64_t selective_scan_workspace_floats(const SelectiveScanCudaParams& p, bool b
 }
 
 void selective_scan_fwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
-  if (p.dtype == ScanDtype::kBFloat16)
+  if (p.dtype == CudaDtype::kBFloat16)
     scan::fwd<__nv_bfloat16>(p, stream);
   else
     scan::fwd<float>(p, stream);

@@ -15,6 +15,7 @@
 #include <cuda_runtime.h>
 
 #include "model/cuda_check.h"
+#include "model/cuda_element.h"
 #include "model/selective_scan_cuda_params.h"
 
 namespace vmunet::scan {
@@ -61,20 +62,6 @@ void set_smem_limit(T* kernel, size_t bytes, const char* name) {
   VMUNET_CUDA_CHECK(
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
       std::string("raising the shared-memory limit of ") + name);
-}
-
-// ---- element access ----
-__device__ __forceinline__ float to_float(float x) { return x; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ __forceinline__ T from_float(float x);
-template <>
-__device__ __forceinline__ float from_float<float>(float x) {
-  return x;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x) {
-  return __float2bfloat16(x);
 }
 
 __device__ __forceinline__ unsigned smem_address(const void* p) {

@@ -6,6 +6,7 @@
 
 #include "model/init.h"
 #include "model/selective_scan_dt.h"
+#include "model/ss2d_epilogue.h"
 
 namespace vmunet {
 
@@ -49,7 +50,7 @@ SS2DImpl::SS2DImpl(int64_t d_model_, int64_t d_state_)
 // reversed, i.e. k = 0, 2, 1, 3: each pair shares its plane and the odd groups walk it backwards
 // (ScanOrder), so the plane is never flipped or repeated and each direction's y comes back in its
 // plane's order. The per-direction parameters are permuted to that group order.
-torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
+torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& x) {
   const int64_t B = x.size(0), D = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
   constexpr int64_t K = 4;
   const ScanOrder order{2, 0b1010u};
@@ -70,21 +71,24 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
 
   // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
   auto A = -torch::exp(by_group(A_logs.view({K, D, d_state})).view({K * D, d_state}));
-  auto y = selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], by_group(dt_projs_weight), A,
-                             parts[1].contiguous(), parts[2].contiguous(),
-                             by_group(Ds.view({K, D})).view({K * D}),
-                             by_group(dt_projs_bias).view({K * D}), order)
-               .view({B, 2, 2, D, L})
-               .sum(2);  // both directions of a plane, in that plane's order
-  return y.select(1, 0).view({B, D, H, W}) + y.select(1, 1).view({B, D, W, H}).transpose(2, 3);
+  return selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], by_group(dt_projs_weight), A,
+                           parts[1].contiguous(), parts[2].contiguous(),
+                           by_group(Ds.view({K, D})).view({K * D}),
+                           by_group(dt_projs_bias).view({K * D}), order)
+      .view({B, K, D, L});
+}
+
+torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
+  return merge_directions(scan_directions(x), x.size(2), x.size(3));
 }
 
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
   auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
   auto chunks = xz.chunk(2, -1);
   auto u = torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
-  auto y = scan_2d(u).permute({0, 2, 3, 1});  // (B, H, W, d_inner)
-  y = out_norm->forward(y) * torch::silu(chunks[1]);
+  // out_norm and the gate, fused with merging the directions (ss2d_epilogue.h).
+  auto y = ss2d_epilogue(scan_directions(u), chunks[1], out_norm->weight, out_norm->bias,
+                         out_norm->options.eps());
   return out_proj->forward(y);
 }
 
