@@ -30,7 +30,7 @@ void run_bench(const BenchArgs& a) {
     std::cout << fmt::format("selective scan, u ({}, {}, {}), N {}, {}\n", o.batch, o.channels,
                              o.length, o.dstate, a.precision == "bf16" ? "bf16" : "fp32");
     for (const auto& r : bench_selective_scan(o))
-      std::cout << fmt::format("  {:<4} median {:8.3f} ms  min {:8.3f} ms  {:7.1f} GB/s\n", r.pass,
+      std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
                                r.median_ms, r.min_ms, r.gbps);
     return;
   }

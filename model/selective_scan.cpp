@@ -96,10 +96,14 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
                                const torch::Tensor& B, const torch::Tensor& C,
                                const torch::Tensor& D, const torch::Tensor& delta_bias,
                                int64_t u_share, int64_t reverse) {
-    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias});
+    torch::Tensor states;
+    const bool keep = any_requires_grad({u, delta, A, B, C, D, delta_bias});
+    auto y = selective_scan_forward(u, delta, A, B, C, D, delta_bias, order_of(u_share, reverse),
+                                    keep ? &states : nullptr);
+    ctx->save_for_backward({u, delta, A, B, C, D, delta_bias, states});
     ctx->saved_data["u_share"] = u_share;
     ctx->saved_data["reverse"] = reverse;
-    return selective_scan_forward(u, delta, A, B, C, D, delta_bias, order_of(u_share, reverse));
+    return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -107,7 +111,8 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
     const auto s = ctx->get_saved_variables();
     const auto order =
         order_of(ctx->saved_data["u_share"].toInt(), ctx->saved_data["reverse"].toInt());
-    auto g = selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0], order);
+    auto g =
+        selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0], order, s[7]);
     for (size_t i = 0; i < g.size(); ++i) g[i] = g[i].to(s[i].scalar_type());
     g.emplace_back();  // u_share and reverse are not differentiable
     g.emplace_back();
@@ -125,11 +130,14 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
 torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
                                      const torch::Tensor& A, const torch::Tensor& B,
                                      const torch::Tensor& C, const torch::Tensor& D,
-                                     const torch::Tensor& delta_bias, const ScanOrder& order) {
+                                     const torch::Tensor& delta_bias, const ScanOrder& order,
+                                     torch::Tensor* tile_states) {
   const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
 #ifdef VMUNET_CUDA
-  if (u.is_cuda()) return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order);
+  if (u.is_cuda())
+    return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order, 0, tile_states);
 #endif
+  if (tile_states) *tile_states = torch::Tensor();
   TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(),
               " in this build (CUDA kernels are built only against a CUDA LibTorch)");
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
@@ -149,20 +157,25 @@ torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_backward(
-    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
-    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
+std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, const ScanOrder& order,
+                                                   const torch::Tensor& tile_states) {
   const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
   check_shape(dy, "dy", {s.batch, s.channels, s.length});
 #ifdef VMUNET_CUDA
   if (u.is_cuda()) {
-    auto grads = selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy, order);
+    auto grads =
+        selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy, order, 0, tile_states);
     grads[0] = sum_shared_du(grads[0], s, order);
     return grads;
   }
 #endif
   TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
+  TORCH_CHECK(!tile_states.defined(), "selective_scan: the CPU kernels keep no tile states");
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
   const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias, dy}, dt);
   std::vector<torch::Tensor> grads;
@@ -188,6 +201,12 @@ std::vector<torch::Tensor> selective_scan_backward(
     run(float{});
   grads[0] = sum_shared_du(grads[0], s, order);
   return grads;
+}
+
+bool any_requires_grad(std::initializer_list<torch::Tensor> ts) {
+  for (const auto& t : ts)
+    if (t.requires_grad()) return true;
+  return false;
 }
 
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,

@@ -51,14 +51,23 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const ScanOrder& order = {});
 
 // The raw kernels' entry points, without autograd: y, and the seven gradients in input order.
+// Where `tile_states` is given, the CUDA forward keeps in it the state before every tile of
+// positions (float32; undefined on the CPU), and a backward on the same inputs that is handed it
+// skips recomputing them: a fifth of the backward's time, for float32 memory of half delta's
+// size. The autograd operators keep them whenever an input requires a gradient.
 torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
                                      const torch::Tensor& A, const torch::Tensor& B,
                                      const torch::Tensor& C, const torch::Tensor& D,
-                                     const torch::Tensor& delta_bias, const ScanOrder& order = {});
+                                     const torch::Tensor& delta_bias, const ScanOrder& order = {},
+                                     torch::Tensor* tile_states = nullptr);
 std::vector<torch::Tensor> selective_scan_backward(
     const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
     const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {});
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
+    const torch::Tensor& tile_states = {});
+
+// Whether any of these requires a gradient: the autograd operators keep the tile states then.
+bool any_requires_grad(std::initializer_list<torch::Tensor> ts);
 
 // CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
 // batch × groups (backward, so each task owns its slice of dB and dC: no atomics).

@@ -11,6 +11,7 @@
 
 #include "model/cuda_check.h"
 #include "model/selective_scan_cuda.h"
+#include "model/selective_scan_cuda_params.h"
 #endif
 
 namespace vmunet {
@@ -67,20 +68,24 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
   const double e = double(c10::elementSize(o.dtype));
   const double seq = double(Bn * Ch * L) * e, bc = double(Bn * G * N * L) * e;
   const double params = double(Ch * (N + 2)) * 4;
+  const double states = double(selective_scan_tile_states_floats(Bn, Ch, L)) * 4;
   const double fwd_bytes = 3 * seq + 2 * bc + params;      // u, delta, B, C → y
   const double bwd_bytes = 5 * seq + 4 * bc + 2 * params;  // + dy → du, ddelta, dB, dC, dA...
 
-  const auto [fwd_median, fwd_min] =
-      time_ms([&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, {}, o.chunks); }, o.warmup,
-              o.repeats);
-  const auto [bwd_median, bwd_min] =
-      time_ms([&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks); },
-              o.warmup, o.repeats);
-  auto result = [](const char* pass, double median, double min, double bytes) {
+  torch::Tensor kept;
+  auto result = [&](const char* pass, double bytes, auto&& run) {
+    const auto [median, min] = time_ms(run, o.warmup, o.repeats);
     return ScanBenchResult{pass, median, min, bytes / 1e9, bytes / 1e9 / (median / 1e3)};
   };
-  return {result("fwd", fwd_median, fwd_min, fwd_bytes),
-          result("bwd", bwd_median, bwd_min, bwd_bytes)};
+  return {
+      result("fwd", fwd_bytes,
+             [&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, {}, o.chunks); }),
+      result("fwd, keeping tile states (training)", fwd_bytes + states,
+             [&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, {}, o.chunks, &kept); }),
+      result("bwd, from kept states (training)", bwd_bytes + states,
+             [&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks, kept); }),
+      result("bwd, recomputing states", bwd_bytes,
+             [&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks); })};
 }
 
 #else

@@ -1,5 +1,6 @@
 // Times the CUDA selective scan alone (`vmunet bench --scan`): forward and backward separately,
-// with CUDA events, median over repeats, and effective bandwidth = bytes every input read once and
+// for inference and for training (forward keeping the tile states, backward taking them), with
+// CUDA events, median over repeats, and effective bandwidth = bytes every input read once and
 // every output written once / time. The default shape is stage 1 of a 256×256 VM-UNet input at
 // batch 32: 4 directions × d_inner 192 = 768 channels, 64·64 = 4096 positions, 16 states.
 #pragma once
@@ -19,7 +20,7 @@ struct ScanBenchOptions {
 };
 
 struct ScanBenchResult {
-  std::string pass;  // "fwd" or "bwd"
+  std::string pass;  // which pass, in words
   double median_ms = 0, min_ms = 0;
   double gigabytes = 0;  // effective bytes moved, 1e9
   double gbps = 0;       // gigabytes / median seconds

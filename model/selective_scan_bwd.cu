@@ -10,9 +10,10 @@
 //   batch)
 //
 // The main kernel walks its chunk twice. Phase 1 runs forward and stores the state before every
-// tile. Phase 2 walks the tiles backwards; in each it recomputes the state before every kSub
-// positions into shared memory, then, kSub positions at a time from the end, recomputes h and a
-// in registers and steps g back through them. dB and dC are summed over a warp's channels with a
+// tile; it is skipped when the forward pass kept them (SelectiveScanCudaParams::tile_states). Phase
+// 2 walks the tiles backwards; in each it recomputes the state before every kSub positions into
+// shared memory, then, kSub positions at a time from the end, recomputes h and a in registers and
+// steps g back through them. dB and dC are summed over a warp's channels with a
 // shuffle transpose, over the block's warps in shared memory, and over channel tiles (groups
 // wider than one block) by a second kernel; dA, dD and ddelta_bias over (batch, chunk) by a third.
 #include "model/selective_scan_kernels.cuh"
@@ -89,15 +90,18 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   float* const ckpt_all = bc + 2 * kScanStates * kScanTile;
   float* const red_all = ckpt_all + p.warps * kCkptFloats;
 
-  // Phase 1: the state before every tile of the chunk, into s.tile_state.
+  // Phase 1: the state before every tile of the chunk, into s.tile_state, unless the forward
+  // pass kept them.
   float h[kHalf];
+  if (!p.tile_states) {
 #pragma unroll
-  for (int i = 0; i < kHalf; ++i)
-    h[i] = (p.chunks > 1 && k.active)
-               ? s.chunk_state[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
-               : 0.f;
-  float unused = 0.f;
-  forward_sweep<T, Sweep::kTileStates>(p, s, k, rows_all, ckpt_all, h, unused);
+    for (int i = 0; i < kHalf; ++i)
+      h[i] = (p.chunks > 1 && k.active)
+                 ? s.chunk_state[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
+                 : 0.f;
+    float unused = 0.f;
+    forward_sweep<T, Sweep::kTileStates>(p, s, k, rows_all, ckpt_all, h, unused);
+  }
 
   // Phase 2.
   float A2[kHalf], bias, D;

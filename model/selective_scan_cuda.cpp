@@ -23,7 +23,7 @@ struct ScanProblem {
 ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
                          const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                          const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
-                         bool backward) {
+                         bool backward, float* tile_states) {
   ScanProblem s;
   auto& p = s.p;
   p.dtype = cuda_dtype(u, "selective_scan", "u");
@@ -60,6 +60,7 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
   p.C = s.C.data_ptr();
   p.D = s.D.data_ptr<float>();
   p.delta_bias = s.delta_bias.data_ptr<float>();
+  p.tile_states = tile_states;  // before sizing the workspace, which then leaves them out
 
   selective_scan_plan(p, at::cuda::getCurrentDeviceProperties()->multiProcessorCount, chunks);
   const int64_t floats = selective_scan_workspace_floats(p, backward);
@@ -89,21 +90,32 @@ torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tenso
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
                                       const torch::Tensor& delta_bias, const ScanOrder& order,
-                                      int chunks) {
+                                      int chunks, torch::Tensor* tile_states) {
   const c10::cuda::CUDAGuard guard(u.device());
+  if (tile_states) *tile_states = torch::Tensor();
   if (empty_problem(u, B))
     return D.view({1, -1, 1}).to(u.scalar_type()) * u_per_channel(u, delta, B, order);
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, false);
+  float* keep = nullptr;
+  if (tile_states) {
+    *tile_states = torch::empty(
+        {selective_scan_tile_states_floats(delta.size(0), delta.size(1), delta.size(2))},
+        u.options().dtype(torch::kFloat));
+    keep = tile_states->data_ptr<float>();
+  }
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, false, keep);
   auto y = torch::empty(delta.sizes(), s.u.options());
   s.p.y = y.data_ptr();
   selective_scan_fwd(s.p, at::cuda::getCurrentCUDAStream().stream());
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_bwd_cuda(
-    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
-    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order, int chunks) {
+std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, const ScanOrder& order,
+                                                   int chunks, const torch::Tensor& tile_states) {
   const c10::cuda::CUDAGuard guard(u.device());
   const auto f32 = u.options().dtype(torch::kFloat);
   if (empty_problem(u, B)) {
@@ -116,7 +128,15 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(
             (dyf * u_per_channel(u, delta, B, order).to(torch::kFloat)).sum(2).sum(0),
             torch::zeros(delta_bias.sizes(), f32)};
   }
-  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, true);
+  float* kept = nullptr;
+  if (tile_states.defined()) {
+    TORCH_CHECK(tile_states.scalar_type() == torch::kFloat && tile_states.is_contiguous() &&
+                    tile_states.numel() == selective_scan_tile_states_floats(
+                                               delta.size(0), delta.size(1), delta.size(2)),
+                "selective_scan (CUDA): tile_states do not come from a forward pass of this shape");
+    kept = tile_states.data_ptr<float>();
+  }
+  ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, true, kept);
   const auto dy_c = dy.to(u.scalar_type()).contiguous();
   auto du = torch::empty(delta.sizes(), s.u.options());
   auto ddelta = torch::empty(delta.sizes(), s.u.options());

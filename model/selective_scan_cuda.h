@@ -14,21 +14,22 @@ namespace vmunet {
 // bfloat16, is the compute dtype of u, delta, B and C (converted to it if they differ) and of y;
 // A, D and delta_bias are used in float32. The state and every sum are float32. `chunks` > 0
 // forces the number of blocks along the sequence (benchmarks); 0 chooses it from the shape.
+// Where `tile_states` is given it receives the state before every tile of kScanTile positions,
+// float32, for the backward pass to take instead of recomputing it.
 torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
                                       const torch::Tensor& A, const torch::Tensor& B,
                                       const torch::Tensor& C, const torch::Tensor& D,
                                       const torch::Tensor& delta_bias, const ScanOrder& order = {},
-                                      int chunks = 0);
+                                      int chunks = 0, torch::Tensor* tile_states = nullptr);
 
 // The seven gradients of Σ y·dy in input order (u, delta, A, B, C, D, delta_bias): du, ddelta, dB,
 // dC in u's dtype, dA, dD, ddelta_bias in float32. du has delta's shape, one row per channel: the
 // caller sums the groups that share a slice of u. Deterministic: bitwise equal across runs.
-std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy,
-                                                   const ScanOrder& order = {}, int chunks = 0);
+// `tile_states`, where defined, is what the forward pass on these inputs returned.
+std::vector<torch::Tensor> selective_scan_bwd_cuda(
+    const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+    const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
+    int chunks = 0, const torch::Tensor& tile_states = {});
 
 }  // namespace vmunet

@@ -50,12 +50,19 @@ struct SelectiveScanCudaParams {
   float* dD = nullptr;           // (channels)
   float* ddelta_bias = nullptr;  // (channels)
 
+  // (batch, tiles, kScanStates, channels): the state before every tile. When set, the forward
+  // writes it and the backward reads it instead of recomputing it (its first phase).
+  float* tile_states = nullptr;
+
   float* workspace = nullptr;  // selective_scan_workspace_floats(*this, backward) floats
 };
 
 // Fills the launch plan from the sizes. `chunks` > 0 forces that many sequence chunks (benchmarks);
 // 0 picks them from the number of multiprocessors.
 void selective_scan_plan(SelectiveScanCudaParams& p, int multiprocessors, int chunks = 0);
+
+// Floats of SelectiveScanCudaParams::tile_states for a problem of these sizes.
+int64_t selective_scan_tile_states_floats(int64_t batch, int64_t channels, int64_t length);
 
 // Scratch floats the forward (backward = false) or backward pass needs for a planned problem.
 int64_t selective_scan_workspace_floats(const SelectiveScanCudaParams& p, bool backward);

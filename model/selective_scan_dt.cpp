@@ -25,11 +25,15 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
                 "selective_scan_dt: dt_in must be (batch, groups, rank, length) and dt_w (groups, "
                 "channels / groups, rank)");
     const auto dt_in_c = dt_in.contiguous();  // lets the caller's larger buffer go
-    ctx->save_for_backward({u, dt_in_c, dt_w, A, B, C, D, delta_bias});
+    const ScanOrder order{int(u_share), unsigned(reverse)};
+    torch::Tensor states;
+    const bool keep = any_requires_grad({u, dt_in, dt_w, A, B, C, D, delta_bias});
+    auto y = selective_scan_forward(u, project_delta(dt_in_c, dt_w), A, B, C, D, delta_bias, order,
+                                    keep ? &states : nullptr);
+    ctx->save_for_backward({u, dt_in_c, dt_w, A, B, C, D, delta_bias, states});
     ctx->saved_data["u_share"] = u_share;
     ctx->saved_data["reverse"] = reverse;
-    const ScanOrder order{int(u_share), unsigned(reverse)};
-    return selective_scan_forward(u, project_delta(dt_in_c, dt_w), A, B, C, D, delta_bias, order);
+    return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -39,7 +43,7 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
     const ScanOrder order{int(ctx->saved_data["u_share"].toInt()),
                           unsigned(ctx->saved_data["reverse"].toInt())};
     auto g = selective_scan_backward(u, project_delta(dt_in, dt_w), s[3], s[4], s[5], s[6], s[7],
-                                     grads[0], order);
+                                     grads[0], order, s[8]);
     // Δ = W·X per (batch, group): dX = Wᵀ·dΔ, dW = Σ_batch dΔ·Xᵀ.
     const auto ddelta =
         g[1].to(dt_in.scalar_type()).view({dt_in.size(0), dt_in.size(1), -1, dt_in.size(3)});

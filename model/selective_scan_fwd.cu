@@ -120,8 +120,9 @@ ScanScratch scratch_layout(const SelectiveScanCudaParams& p, bool backward, floa
     s.chunk_dtsum = take(bc * p.chunks);
     if (backward) s.chunk_rho = take(bc * p.chunks * kScanStates);
   }
+  s.tile_state = p.tile_states;
   if (backward) {
-    s.tile_state = take(bc * p.tiles * kScanStates);
+    if (!p.tile_states) s.tile_state = take(bc * p.tiles * kScanStates);
     if (p.channel_tiles > 1)
       s.bc_partial =
           take(int64_t(p.batch) * p.groups * p.channel_tiles * 2 * kScanStates * p.length);
@@ -156,6 +157,10 @@ void selective_scan_plan(SelectiveScanCudaParams& p, int multiprocessors, int ch
   chunks = std::clamp(chunks, 1, p.tiles);
   p.chunk_tiles = ceil_div(p.tiles, chunks);
   p.chunks = ceil_div(p.tiles, p.chunk_tiles);
+}
+
+int64_t selective_scan_tile_states_floats(int64_t batch, int64_t channels, int64_t length) {
+  return batch * scan::ceil_div(length, kScanTile) * kScanStates * channels;
 }
 
 int64_t selective_scan_workspace_floats(const SelectiveScanCudaParams& p, bool backward) {

@@ -38,6 +38,7 @@ struct ScanScratch {
                                    // each chunk's last position
   float* chunk_dtsum = nullptr;    // (batch, chunks, channels): Σ step over the chunk
   float* tile_state = nullptr;     // (batch, tiles, kScanStates, channels): state before a tile
+                                   // (SelectiveScanCudaParams::tile_states where given)
   float* bc_partial = nullptr;     // (batch, groups, channel_tiles, 2, kScanStates, length)
   float* param_partial = nullptr;  // (batch, chunks, kScanStates + 2, channels): dA, dD, dbias
 };
@@ -251,7 +252,7 @@ __device__ __forceinline__ void advance(float (&h)[kHalf], const float (&A2)[kHa
 
 // What a forward sweep does besides advancing the state.
 enum class Sweep {
-  kOutput,      // write y (the forward pass)
+  kOutput,      // write y (the forward pass), and the tile states where the caller keeps them
   kChunkEnd,    // nothing: the caller keeps the end state and Σ step (chunk pre-pass)
   kTileStates,  // store the state before every tile (backward pass, phase 1)
 };
@@ -300,7 +301,7 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     float* cur = odd ? stage1 : stage0;
     if (t + 1 < t_last) stage(odd ? stage0 : stage1, t + 1);
     cp_async_commit();
-    if (kMode == Sweep::kTileStates) store_state(t);
+    if (kMode == Sweep::kTileStates || (kMode == Sweep::kOutput && s.tile_state)) store_state(t);
     cp_async_wait<1>();
     __syncthreads();
 

@@ -171,6 +171,39 @@ TEST_P(CudaScanOrder, MatchesCpuOnCopies) {
 INSTANTIATE_TEST_SUITE_P(ChunksAndDtypes, CudaScanOrder,
                          ::testing::Combine(::testing::Values(0, 3),
                                             ::testing::Values(torch::kFloat, torch::kBFloat16)));
+
+// The backward from the forward's kept tile states gives the gradients of the backward that
+// recomputes them, in SS2D's order, in one chunk and in several, fp32 and bf16; the forward's y
+// does not change for keeping them.
+class CudaScanKeptStates : public ::testing::TestWithParam<std::tuple<int, torch::ScalarType>> {};
+
+TEST_P(CudaScanKeptStates, SameGradientsAsRecomputing) {
+  SKIP_WITHOUT_GPU();
+  const auto [chunks, dtype] = GetParam();
+  const ScanOrder order{2, 0b1010u};
+  const Shape s{2, 4, 40, 1003, 16};
+  auto in = with_dtype(random_inputs(s, 13), dtype);
+  in[0] = torch::randn({s.batch, 2 * s.per_group, s.L}).to(dtype);
+  const auto g = to_cuda(in);
+  const auto dy = torch::randn({s.batch, s.groups * s.per_group, s.L}).to(dtype).cuda();
+  torch::Tensor kept;
+  const auto y_kept =
+      selective_scan_fwd_cuda(g[0], g[1], g[2], g[3], g[4], g[5], g[6], order, chunks, &kept);
+  ASSERT_TRUE(kept.defined());
+  EXPECT_EQ(kept.numel(), s.batch * ((s.L + 31) / 32) * 16 * s.groups * s.per_group);
+  const auto y = selective_scan_fwd_cuda(g[0], g[1], g[2], g[3], g[4], g[5], g[6], order, chunks);
+  EXPECT_TRUE(torch::equal(y_kept, y));
+  const auto from_kept =
+      selective_scan_bwd_cuda(g[0], g[1], g[2], g[3], g[4], g[5], g[6], dy, order, chunks, kept);
+  const auto recomputed =
+      selective_scan_bwd_cuda(g[0], g[1], g[2], g[3], g[4], g[5], g[6], dy, order, chunks);
+  for (int i = 0; i < 7; ++i)
+    EXPECT_LT(test::rel_error(from_kept[i], recomputed[i]), 1e-6) << "grad " << kNames[i];
+}
+
+INSTANTIATE_TEST_SUITE_P(ChunksAndDtypes, CudaScanKeptStates,
+                         ::testing::Combine(::testing::Values(0, 5),
+                                            ::testing::Values(torch::kFloat, torch::kBFloat16)));
 #endif
 
 TEST(CudaScan, MatchesOfficialKernelFixture) {

@@ -89,7 +89,9 @@ TEST_P(FusedEpilogue, MatchesComposedOpsInDouble) {
   const auto [shape, dtype] = GetParam();
   const auto in = random_inputs(shape, dtype, 7 + shape.width);
   // A chunk is a strided view (LibTorch calls a single position contiguous either way).
-  if (shape.height * shape.width > 1) ASSERT_FALSE(in.z.is_contiguous());
+  if (shape.height * shape.width > 1) {
+    ASSERT_FALSE(in.z.is_contiguous());
+  }
   const auto got = run(in, true), want = run(in, false);
   const auto tol = test::tolerance_for(dtype);
   EXPECT_EQ(got.out.scalar_type(), dtype);
