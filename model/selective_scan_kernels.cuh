@@ -14,6 +14,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include "model/cuda_check.h"
 #include "model/cuda_element.h"
 #include "model/selective_scan_cuda_params.h"
@@ -68,12 +70,9 @@ void set_smem_limit(T* kernel, size_t bytes, const char* name) {
 __device__ __forceinline__ unsigned smem_address(const void* p) {
   return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
-// fp32 rows go straight to shared memory, asynchronously; bf16 rows are widened on the way.
-__device__ __forceinline__ void stage_elem(float* dst, const float* src) {
+// fp32 elements go straight to shared memory, asynchronously.
+__device__ __forceinline__ void stage_async(float* dst, const float* src) {
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem_address(dst)), "l"(src));
-}
-__device__ __forceinline__ void stage_elem(float* dst, const __nv_bfloat16* src) {
-  *dst = __bfloat162float(*src);
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int kPending>
@@ -156,20 +155,31 @@ __device__ __forceinline__ int seq_pos(int l, int length, bool rev) {
 
 // One warp copies steps [l0, l0 + kScanTile) of rows 0..rows-1 (row r at src + r·stride) into
 // dst[r·kRow + step], zero past `length` and in rows rows..15. Lane = step, so every load
-// instruction reads 32 consecutive elements of one row.
+// instruction reads 32 consecutive elements of one row. fp32 rows are copied asynchronously;
+// bf16 rows are widened in registers, all loads issued before the first store: the compiler
+// cannot reorder a global load past a store through a generic pointer, so an interleaved loop
+// would wait for every element in turn.
 template <typename T>
 __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t stride, int rows,
                                            int l0, int length, bool rev, int lane) {
   const int l = l0 + lane;
   const bool in = l < length;
   const int m = seq_pos(l, length, rev);
+  if constexpr (std::is_same_v<T, float>) {
 #pragma unroll 8
-  for (int r = 0; r < kWarpRows; ++r) {
-    float* d = dst + r * kRow + lane;
-    if (in && r < rows)
-      stage_elem(d, src + r * stride + m);
-    else
-      *d = 0.f;
+    for (int r = 0; r < kWarpRows; ++r) {
+      float* d = dst + r * kRow + lane;
+      if (in && r < rows)
+        stage_async(d, src + r * stride + m);
+      else
+        *d = 0.f;
+    }
+  } else {
+    float v[kWarpRows];
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r) v[r] = in && r < rows ? to_float(src[r * stride + m]) : 0.f;
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r) dst[r * kRow + lane] = v[r];
   }
 }
 
@@ -183,13 +193,34 @@ __device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParam
   const int l = l0 + k.lane;
   const bool in = l < p.length;
   const int m = seq_pos(l, p.length, k.rev);
-  for (int r = first + k.warp; r < last; r += p.warps) {
+  auto source = [&](int r) {
     const int n = r % kScanStates;
-    float* d = bc + r * kScanTile + k.lane;
-    if (in && n < p.dstate)
-      stage_elem(d, (r < kScanStates ? B : C) + n * p.bc_state_stride + m);
-    else
-      *d = 0.f;
+    return in && n < p.dstate ? (r < kScanStates ? B : C) + n * p.bc_state_stride + m : nullptr;
+  };
+  if constexpr (std::is_same_v<T, float>) {
+    for (int r = first + k.warp; r < last; r += p.warps) {
+      float* d = bc + r * kScanTile + k.lane;
+      if (const float* src = source(r))
+        stage_async(d, src);
+      else
+        *d = 0.f;
+    }
+  } else {
+    constexpr int kBatch = 4;  // rows per warp whose loads are in flight together (see stage_rows)
+    for (int r0 = first + k.warp; r0 < last; r0 += kBatch * p.warps) {
+      float v[kBatch];
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j) {
+        const int r = r0 + j * p.warps;
+        const T* src = r < last ? source(r) : nullptr;
+        v[j] = src ? to_float(*src) : 0.f;
+      }
+#pragma unroll
+      for (int j = 0; j < kBatch; ++j) {
+        const int r = r0 + j * p.warps;
+        if (r < last) bc[r * kScanTile + k.lane] = v[j];
+      }
+    }
   }
 }
 
