@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "model/init.h"
+#include "model/layer_norm.h"
 
 namespace vmunet {
 namespace nn = torch::nn;
@@ -10,7 +11,7 @@ using torch::indexing::None;
 using torch::indexing::Slice;
 
 namespace {
-nn::LayerNorm layer_norm(int64_t dim) {
+nn::LayerNorm layer_norm_module(int64_t dim) {
   return nn::LayerNorm(nn::LayerNormOptions({dim}).eps(1e-5));
 }
 nn::Linear linear_no_bias(int64_t in, int64_t out) {
@@ -22,16 +23,16 @@ nn::Linear linear_no_bias(int64_t in, int64_t out) {
 
 PatchEmbed2DImpl::PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim) {
   proj = register_module("proj", nn::Conv2d(nn::Conv2dOptions(in_chans, embed_dim, 4).stride(4)));
-  norm = register_module("norm", layer_norm(embed_dim));
+  norm = register_module("norm", layer_norm_module(embed_dim));
 }
 
 torch::Tensor PatchEmbed2DImpl::forward(const torch::Tensor& x) {
-  return norm->forward(proj->forward(x).permute({0, 2, 3, 1}));
+  return layer_norm(proj->forward(x).permute({0, 2, 3, 1}), norm);
 }
 
 PatchMerging2DImpl::PatchMerging2DImpl(int64_t dim) {
   reduction = register_module("reduction", linear_no_bias(4 * dim, 2 * dim));
-  norm = register_module("norm", layer_norm(4 * dim));
+  norm = register_module("norm", layer_norm_module(4 * dim));
 }
 
 torch::Tensor PatchMerging2DImpl::forward(const torch::Tensor& x) {
@@ -39,13 +40,13 @@ torch::Tensor PatchMerging2DImpl::forward(const torch::Tensor& x) {
     return x.index({Slice(), Slice(r, None, 2), Slice(c, None, 2), Slice()});
   };
   auto merged = torch::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1);
-  return reduction->forward(norm->forward(merged));
+  return reduction->forward(layer_norm(merged, norm));
 }
 
 PatchExpandImpl::PatchExpandImpl(int64_t in_dim, int64_t out_dim_, int64_t scale_)
     : out_dim(out_dim_), scale(scale_) {
   expand = register_module("expand", linear_no_bias(in_dim, scale * scale * out_dim));
-  norm = register_module("norm", layer_norm(out_dim));
+  norm = register_module("norm", layer_norm_module(out_dim));
 }
 
 torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
@@ -54,7 +55,7 @@ torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
                .view({B, H, W, scale, scale, out_dim})
                .permute({0, 1, 3, 2, 4, 5})
                .reshape({B, H * scale, W * scale, out_dim});
-  return norm->forward(y);
+  return layer_norm(y, norm);
 }
 
 }  // namespace vmunet

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "model/layer_norm.h"
 #ifdef VMUNET_CUDA
 #include "model/ss2d_epilogue_cuda.h"
 #endif
@@ -22,36 +23,19 @@ void check_shapes(const torch::Tensor& ys, const torch::Tensor& z, const torch::
 }
 
 #ifdef VMUNET_CUDA
-bool fusable(const torch::Tensor& ys, const torch::Tensor& z, const torch::Tensor& weight,
-             const torch::Tensor& bias) {
-  auto float_or_bf16 = [](const torch::Tensor& t) {
-    return t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kBFloat16;
-  };
-  return ys.is_cuda() && z.device() == ys.device() && weight.device() == ys.device() &&
-         bias.device() == ys.device() && float_or_bf16(ys) && float_or_bf16(z) &&
-         weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat &&
-         z.stride(3) == 1;
-}
-
-class Ss2dEpilogueFunction : public torch::autograd::Function<Ss2dEpilogueFunction> {
+// The merge alone: its backward hands each direction the gradient at its plane's index.
+class MergeDirectionsFunction : public torch::autograd::Function<MergeDirectionsFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& ys,
-                               const torch::Tensor& z, const torch::Tensor& weight,
-                               const torch::Tensor& bias, double eps) {
-    auto f = ss2d_epilogue_fwd_cuda(ys, z, weight, bias, eps);
-    ctx->save_for_backward({f.merged, f.mean, f.rstd, z, weight, bias});
+                               int64_t height, int64_t width) {
     ctx->saved_data["ys_dtype"] = static_cast<int64_t>(ys.scalar_type());
-    return f.out;
+    return merge_directions_cuda(ys, height, width);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    const auto s = ctx->get_saved_variables();
-    const auto ys_dtype = static_cast<torch::ScalarType>(ctx->saved_data["ys_dtype"].toInt());
-    auto g = ss2d_epilogue_bwd_cuda(grads[0], {torch::Tensor(), s[0], s[1], s[2]}, s[3], s[4], s[5],
-                                    ys_dtype);
-    g.emplace_back();  // eps
-    return g;
+    const auto dtype = static_cast<torch::ScalarType>(ctx->saved_data["ys_dtype"].toInt());
+    return {scatter_directions_cuda(grads[0], dtype), torch::Tensor(), torch::Tensor()};
   }
 };
 #endif
@@ -70,14 +54,17 @@ torch::Tensor ss2d_epilogue_composed(const torch::Tensor& ys, const torch::Tenso
                                      double eps) {
   check_shapes(ys, z, weight, bias);
   const auto merged = merge_directions(ys, z.size(1), z.size(2)).permute({0, 2, 3, 1});
-  return torch::layer_norm(merged, {z.size(3)}, weight, bias, eps) * torch::silu(z);
+  return layer_norm_composed(merged, z, weight, bias, eps);
 }
 
 torch::Tensor ss2d_epilogue(const torch::Tensor& ys, const torch::Tensor& z,
                             const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
   check_shapes(ys, z, weight, bias);
 #ifdef VMUNET_CUDA
-  if (fusable(ys, z, weight, bias)) return Ss2dEpilogueFunction::apply(ys, z, weight, bias, eps);
+  if (ys.is_cuda() && (ys.scalar_type() == torch::kFloat || ys.scalar_type() == torch::kBFloat16)) {
+    const auto merged = MergeDirectionsFunction::apply(ys, z.size(1), z.size(2));
+    return layer_norm_gate(merged, z, weight, bias, eps);
+  }
 #endif
   return ss2d_epilogue_composed(ys, z, weight, bias, eps);
 }

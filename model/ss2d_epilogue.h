@@ -2,9 +2,10 @@
 // LayerNorm over the channels and the SiLU gate of the second in_proj half,
 //   out[b, h, w, :] = LayerNorm(y0 + y1 + y2ᵀ + y3ᵀ)[b, h, w, :] · silu(z[b, h, w, :]),
 // where y0, y1 are positions in row-major order and y2, y3 in column-major order (SS2D's scan
-// groups, ss2d.cpp). On CUDA one fused operator (ss2d_epilogue.cu) replaces the sum, transposes,
-// layout copies, LayerNorm, SiLU and product, and keeps only the merged sum and LayerNorm's
-// statistics for backward; elsewhere the same maths runs as LibTorch ops.
+// groups, ss2d.cpp). On CUDA two kernels replace the sum, transposes, layout copies, LayerNorm,
+// SiLU and product: the merge into (position, channel) rows (ss2d_epilogue.cu) and the gated
+// LayerNorm (layer_norm.h); only the merged sum and LayerNorm's statistics are kept for
+// backward. Elsewhere the same maths runs as LibTorch ops.
 #pragma once
 
 #include <torch/types.h>
@@ -15,8 +16,8 @@ namespace vmunet {
 torch::Tensor merge_directions(const torch::Tensor& ys, int64_t height, int64_t width);
 
 // ys (B, 4, D, H·W); z (B, H, W, D), channels contiguous (a chunk of in_proj's output will do);
-// weight, bias (D) -> (B, H, W, D). Differentiable in ys, z, weight and bias. The fused CUDA path
-// takes float32 or bfloat16 ys and z and float32 weight and bias, and returns ys's dtype.
+// weight, bias (D) -> (B, H, W, D). Differentiable in ys, z, weight and bias. The CUDA path
+// takes float32 or bfloat16 ys and z and float32 weight and bias, and returns z's dtype.
 torch::Tensor ss2d_epilogue(const torch::Tensor& ys, const torch::Tensor& z,
                             const torch::Tensor& weight, const torch::Tensor& bias, double eps);
 

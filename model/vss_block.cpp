@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "model/layer_norm.h"
+
 namespace vmunet {
 
 torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training) {
@@ -20,7 +22,7 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
 }
 
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
-  return x + drop_path(self_attention->forward(ln_1->forward(x)), drop_path_rate, is_training());
+  return x + drop_path(self_attention->forward(layer_norm(x, ln_1)), drop_path_rate, is_training());
 }
 
 VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,

@@ -1,0 +1,126 @@
+#include "model/layer_norm.h"
+
+#include <torch/torch.h>
+
+#ifdef VMUNET_CUDA
+#include "model/layer_norm_cuda.h"
+#endif
+
+namespace vmunet {
+namespace {
+
+void check_shapes(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& weight,
+                  const torch::Tensor& bias) {
+  TORCH_CHECK(x.dim() >= 1, "layer_norm: x must have a channel dimension");
+  const int64_t C = x.size(-1);
+  TORCH_CHECK(!z.defined() || z.sizes() == x.sizes(), "layer_norm: z must have x's shape ",
+              x.sizes(), ", got ", z.sizes());
+  TORCH_CHECK(weight.dim() == 1 && weight.size(0) == C && bias.dim() == 1 && bias.size(0) == C,
+              "layer_norm: weight and bias must be (", C, ")");
+}
+
+#ifdef VMUNET_CUDA
+bool fusable(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& weight,
+             const torch::Tensor& bias) {
+  auto on_x = [&](const torch::Tensor& t) { return t.device() == x.device(); };
+  const bool z_ok =
+      !z.defined() ||
+      (on_x(z) && (z.scalar_type() == torch::kFloat || z.scalar_type() == torch::kBFloat16));
+  return x.is_cuda() && z_ok && on_x(weight) && on_x(bias) &&
+         weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat &&
+         x.numel() > 0;
+}
+
+// Shared by the plain and gated operators (LibTorch 1.13's Function::apply takes no undefined
+// tensor, so "no gate" needs its own operator).
+torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                            const torch::Tensor& z, const torch::Tensor& weight,
+                            const torch::Tensor& bias, double eps) {
+  const int64_t C = x.size(-1);
+  const auto x2 = x.to(torch::kFloat).reshape({-1, C}).contiguous();
+  torch::Tensor z2;
+  if (z.defined()) {
+    z2 = z.reshape({-1, C});  // a view for a chunk of a wider tensor: rows evenly spaced
+    if (z2.stride(1) != 1) z2 = z2.contiguous();
+  }
+  auto f = layer_norm_fwd_cuda(x2, z2, weight, bias, eps);
+  ctx->save_for_backward({x2, f.mean, f.rstd, z2, weight, bias});
+  ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
+  ctx->saved_data["shape"] = x.sizes().vec();
+  return f.out.view(x.sizes());
+}
+
+// {dx, dz (undefined without a gate), dweight, dbias}.
+std::vector<torch::Tensor> fused_backward(torch::autograd::AutogradContext* ctx,
+                                          const torch::Tensor& dout) {
+  const auto s = ctx->get_saved_variables();
+  const auto shape = ctx->saved_data["shape"].toIntVector();
+  const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
+  auto g =
+      layer_norm_bwd_cuda(dout.reshape({-1, shape.back()}), s[0], s[1], s[2], s[3], s[4], s[5]);
+  g[0] = g[0].view(shape).to(x_dtype);
+  if (g[1].defined()) g[1] = g[1].view(shape);
+  return g;
+}
+
+class LayerNormFunction : public torch::autograd::Function<LayerNormFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+    return fused_forward(ctx, x, torch::Tensor(), weight, bias, eps);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto g = fused_backward(ctx, grads[0]);
+    return {g[0], g[2], g[3], torch::Tensor()};
+  }
+};
+
+class LayerNormGateFunction : public torch::autograd::Function<LayerNormGateFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& z, const torch::Tensor& weight,
+                               const torch::Tensor& bias, double eps) {
+    return fused_forward(ctx, x, z, weight, bias, eps);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto g = fused_backward(ctx, grads[0]);
+    g.emplace_back();  // eps
+    return g;
+  }
+};
+#endif
+
+}  // namespace
+
+torch::Tensor layer_norm_composed(const torch::Tensor& x, const torch::Tensor& z,
+                                  const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double eps) {
+  check_shapes(x, z, weight, bias);
+  auto out = torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+  return z.defined() ? out * torch::silu(z) : out;
+}
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& norm) {
+  const auto& o = norm->options;
+  TORCH_CHECK(o.normalized_shape().size() == 1 && o.elementwise_affine(),
+              "layer_norm: expects an affine LayerNorm over the last dimension");
+  check_shapes(x, torch::Tensor(), norm->weight, norm->bias);
+#ifdef VMUNET_CUDA
+  if (fusable(x, torch::Tensor(), norm->weight, norm->bias))
+    return LayerNormFunction::apply(x, norm->weight, norm->bias, o.eps());
+#endif
+  return layer_norm_composed(x, torch::Tensor(), norm->weight, norm->bias, o.eps());
+}
+
+torch::Tensor layer_norm_gate(const torch::Tensor& x, const torch::Tensor& z,
+                              const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+  check_shapes(x, z, weight, bias);
+#ifdef VMUNET_CUDA
+  if (fusable(x, z, weight, bias)) return LayerNormGateFunction::apply(x, z, weight, bias, eps);
+#endif
+  return layer_norm_composed(x, z, weight, bias, eps);
+}
+
+}  // namespace vmunet

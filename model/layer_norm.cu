@@ -1,0 +1,175 @@
+// CUDA LayerNorm over the last dimension, optionally gated by silu(z) (layer_norm.h): one warp per
+// row, which suits the network's 96 to 1536 channels far better than one block per row. The
+// backward sums the weight and bias gradients per warp in shared memory, then per block, then
+// across blocks, always in the same order: deterministic.
+#include <algorithm>
+
+#include "model/cuda_check.h"
+#include "model/layer_norm_cuda_params.h"
+
+namespace vmunet {
+namespace {
+
+constexpr int kWarp = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kRowWarps = 8;  // rows per block
+// The backward's block count depends on the shape alone, so the weight and bias sums come out
+// the same on every card.
+constexpr int kMaxBwdBlocks = 1024;
+
+int bwd_blocks(const LayerNormParams& p) {
+  return int(std::min<int64_t>(kMaxBwdBlocks, (p.rows + kRowWarps - 1) / kRowWarps));
+}
+
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+  for (int offset = kWarp / 2; offset > 0; offset >>= 1) x += __shfl_xor_sync(kFullMask, x, offset);
+  return x;
+}
+
+__device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
+
+template <typename Z>
+__global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const LayerNormParams p) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t r = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarp;
+  if (r >= p.rows) return;
+  const int C = p.channels;
+  const float* x = p.x + r * C;
+  // Two passes (mean, then the centred variance): no cancellation.
+  float sum = 0.f;
+  for (int c = lane; c < C; c += kWarp) sum += x[c];
+  const float mean = warp_sum(sum) / C;
+  float sq = 0.f;
+  for (int c = lane; c < C; c += kWarp) {
+    const float d = x[c] - mean;
+    sq += d * d;
+  }
+  const float rstd = rsqrtf(warp_sum(sq) / C + p.eps);
+  const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
+  Z* out = static_cast<Z*>(p.out) + r * C;
+  for (int c = lane; c < C; c += kWarp) {
+    const float n = (x[c] - mean) * rstd * p.weight[c] + p.bias[c];
+    float gate = 1.f;
+    if (z) {
+      const float zc = to_float(z[c]);
+      gate = zc * sigmoid(zc);
+    }
+    out[c] = from_float<Z>(n * gate);
+  }
+  if (lane == 0) {
+    p.mean[r] = mean;
+    p.rstd[r] = rstd;
+  }
+}
+
+// Per row, with n = x̂·weight + bias and dn = dout·gate: dz = dout·n·gate'(z), and
+// dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dn·weight. Each warp adds its rows'
+// dweight = Σ dn·x̂ and dbias = Σ dn per channel into its own shared-memory row; the block then
+// writes the sum of its warps' rows to `partials`.
+template <typename Z>
+__global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const LayerNormParams p) {
+  extern __shared__ float warp_partials[];  // (kRowWarps, 2, channels)
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, C = p.channels;
+  float* dweight = warp_partials + int64_t(warp) * 2 * C;
+  float* dbias = dweight + C;
+  for (int c = lane; c < C; c += kWarp) dweight[c] = dbias[c] = 0.f;
+  for (int64_t r = int64_t(blockIdx.x) * kRowWarps + warp; r < p.rows;
+       r += int64_t(gridDim.x) * kRowWarps) {
+    const float mean = p.mean[r], rstd = p.rstd[r];
+    const float* x = p.x + r * C;
+    const Z* dout = static_cast<const Z*>(p.dout) + r * C;
+    const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
+    Z* dz = p.z ? static_cast<Z*>(p.dz) + r * C : nullptr;
+    auto gate_of = [&](int c) {
+      if (!z) return 1.f;
+      const float zc = to_float(z[c]);
+      return zc * sigmoid(zc);
+    };
+    float mean_dxhat = 0.f, mean_dxhat_xhat = 0.f;
+    for (int c = lane; c < C; c += kWarp) {
+      const float xhat = (x[c] - mean) * rstd, g = to_float(dout[c]);
+      float gate = 1.f;
+      if (z) {
+        const float zc = to_float(z[c]), sg = sigmoid(zc);
+        const float n = xhat * p.weight[c] + p.bias[c];
+        gate = zc * sg;
+        dz[c] = from_float<Z>(g * n * sg * (1.f + zc * (1.f - sg)));
+      }
+      const float dn = g * gate;
+      dweight[c] += dn * xhat;
+      dbias[c] += dn;
+      const float dxhat = dn * p.weight[c];
+      mean_dxhat += dxhat;
+      mean_dxhat_xhat += dxhat * xhat;
+    }
+    mean_dxhat = warp_sum(mean_dxhat) / C;
+    mean_dxhat_xhat = warp_sum(mean_dxhat_xhat) / C;
+    float* dx = p.dx + r * C;
+    for (int c = lane; c < C; c += kWarp) {
+      const float xhat = (x[c] - mean) * rstd;
+      const float dxhat = to_float(dout[c]) * gate_of(c) * p.weight[c];
+      dx[c] = rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  }
+  __syncthreads();
+  for (int c = threadIdx.x; c < 2 * C; c += blockDim.x) {
+    float sum = 0.f;
+    for (int w = 0; w < kRowWarps; ++w) sum += warp_partials[int64_t(w) * 2 * C + c];
+    p.partials[int64_t(blockIdx.x) * 2 * C + c] = sum;
+  }
+}
+
+__global__ void layer_norm_param_sum_kernel(const LayerNormParams p, int blocks) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  const int C = p.channels;
+  if (i >= 2 * C) return;
+  float sum = 0.f;
+  for (int b = 0; b < blocks; ++b) sum += p.partials[int64_t(b) * 2 * C + i];
+  if (i < C)
+    p.dweight[i] = sum;
+  else
+    p.dbias[i - C] = sum;
+}
+
+template <typename Z>
+void launch_fwd(const LayerNormParams& p, cudaStream_t stream) {
+  const auto blocks = unsigned((p.rows + kRowWarps - 1) / kRowWarps);
+  layer_norm_fwd_kernel<Z><<<blocks, kRowWarps * kWarp, 0, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
+}
+
+template <typename Z>
+void launch_bwd(const LayerNormParams& p, cudaStream_t stream) {
+  const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
+  VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+                    "raising the shared-memory limit of the LayerNorm backward");
+  const int blocks = bwd_blocks(p);
+  layer_norm_bwd_kernel<Z><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
+  layer_norm_param_sum_kernel<<<(2 * p.channels + 255) / 256, 256, 0, stream>>>(p, blocks);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
+}
+
+}  // namespace
+
+int64_t layer_norm_partial_floats(const LayerNormParams& p) {
+  return int64_t(bwd_blocks(p)) * 2 * p.channels;
+}
+
+void layer_norm_fwd(const LayerNormParams& p, cudaStream_t stream) {
+  if (p.dtype == CudaDtype::kBFloat16)
+    launch_fwd<__nv_bfloat16>(p, stream);
+  else
+    launch_fwd<float>(p, stream);
+}
+
+void layer_norm_bwd(const LayerNormParams& p, cudaStream_t stream) {
+  if (p.dtype == CudaDtype::kBFloat16)
+    launch_bwd<__nv_bfloat16>(p, stream);
+  else
+    launch_bwd<float>(p, stream);
+}
+
+}  // namespace vmunet

@@ -1,0 +1,25 @@
+// LayerNorm over the last dimension as torch::nn::LayerNorm computes it, optionally gated by the
+// SiLU of a second tensor:  out = LayerNorm(x) · silu(z).
+// On CUDA (with float32 weight and bias) one warp-per-row kernel does each pass (layer_norm.cu):
+// LibTorch's kernels spend a block per row, a poor fit for the network's 96-channel rows, and the
+// gate would cost three more passes. Elsewhere LibTorch's ops run. As under autocast, x is
+// normalised in float32; the result is float32, or z's dtype where gated.
+#pragma once
+
+#include <torch/nn/modules/normalization.h>
+#include <torch/types.h>
+
+namespace vmunet {
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& norm);
+
+// z has x's shape, its channels contiguous (a chunk of a wider tensor will do).
+torch::Tensor layer_norm_gate(const torch::Tensor& x, const torch::Tensor& z,
+                              const torch::Tensor& weight, const torch::Tensor& bias, double eps);
+
+// LibTorch's ops, on any device: the CPU path and the CUDA kernels' reference. z may be undefined.
+torch::Tensor layer_norm_composed(const torch::Tensor& x, const torch::Tensor& z,
+                                  const torch::Tensor& weight, const torch::Tensor& bias,
+                                  double eps);
+
+}  // namespace vmunet

@@ -1,0 +1,78 @@
+// Torch glue for the CUDA LayerNorm: layouts, outputs, scratch and the stream. Shapes and dtypes
+// are checked once by layer_norm.cpp.
+#ifdef VMUNET_CUDA
+
+#include "model/layer_norm_cuda.h"
+
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "model/cuda_element_torch.h"
+#include "model/layer_norm_cuda_params.h"
+
+namespace vmunet {
+namespace {
+
+LayerNormParams make_params(const torch::Tensor& x, const torch::Tensor& z,
+                            const torch::Tensor& weight, const torch::Tensor& bias) {
+  LayerNormParams p;
+  p.rows = x.size(0);
+  p.channels = int(x.size(1));
+  p.x = x.data_ptr<float>();
+  if (z.defined()) {
+    p.dtype = cuda_dtype(z, "layer_norm", "z");
+    p.z = z.data_ptr();
+    p.z_row_stride = z.stride(0);
+  }
+  p.weight = weight.data_ptr<float>();
+  p.bias = bias.data_ptr<float>();
+  return p;
+}
+
+}  // namespace
+
+LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
+                                     const torch::Tensor& weight, const torch::Tensor& bias,
+                                     double eps) {
+  const c10::cuda::CUDAGuard guard(x.device());
+  const auto w = weight.contiguous(), b = bias.contiguous();
+  auto p = make_params(x, z, w, b);
+  p.eps = float(eps);
+  const auto f32 = x.options().dtype(torch::kFloat);
+  LayerNormForward f{torch::empty(x.sizes(), z.defined() ? z.options() : f32),
+                     torch::empty({p.rows}, f32), torch::empty({p.rows}, f32)};
+  p.out = f.out.data_ptr();
+  p.mean = f.mean.data_ptr<float>();
+  p.rstd = f.rstd.data_ptr<float>();
+  if (p.rows > 0) layer_norm_fwd(p, at::cuda::getCurrentCUDAStream().stream());
+  return f;
+}
+
+std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, const torch::Tensor& x,
+                                               const torch::Tensor& mean, const torch::Tensor& rstd,
+                                               const torch::Tensor& z, const torch::Tensor& weight,
+                                               const torch::Tensor& bias) {
+  const c10::cuda::CUDAGuard guard(x.device());
+  const auto w = weight.contiguous(), b = bias.contiguous();
+  auto p = make_params(x, z, w, b);
+  const auto f32 = x.options().dtype(torch::kFloat);
+  const auto dout = dout_in.to(z.defined() ? z.scalar_type() : torch::kFloat).contiguous();
+  auto dx = torch::empty(x.sizes(), f32);
+  auto dz = z.defined() ? torch::empty(x.sizes(), z.options()) : torch::Tensor();
+  auto dweight = torch::zeros({p.channels}, f32), dbias = torch::zeros({p.channels}, f32);
+  auto partials = torch::empty({std::max<int64_t>(layer_norm_partial_floats(p), 1)}, f32);
+  p.mean = mean.data_ptr<float>();
+  p.rstd = rstd.data_ptr<float>();
+  p.dout = dout.data_ptr();
+  p.dx = dx.data_ptr<float>();
+  if (dz.defined()) p.dz = dz.data_ptr();
+  p.dweight = dweight.data_ptr<float>();
+  p.dbias = dbias.data_ptr<float>();
+  p.partials = partials.data_ptr<float>();
+  if (p.rows > 0) layer_norm_bwd(p, at::cuda::getCurrentCUDAStream().stream());
+  return {dx, dz, dweight, dbias};
+}
+
+}  // namespace vmunet
+
+#endif  // VMUNET_CUDA

@@ -1,0 +1,112 @@
+// The CUDA LayerNorm (model/layer_norm.h), plain and gated, against LibTorch's ops in float64:
+// forward and every gradient, rows of 8 to 1536 channels, inputs that are permuted views (as in
+// the patch embedding), gates that are chunks of a wider tensor, float32 and bfloat16 inputs; and
+// a bitwise-deterministic backward. Every test skips where no CUDA device is visible.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "model/layer_norm.h"
+#include "tests/tolerances.h"
+
+namespace vmunet {
+namespace {
+
+#define SKIP_WITHOUT_GPU() \
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device"
+
+struct Case {
+  int64_t rows, channels;
+  bool gated;
+  torch::ScalarType dtype;  // of x and z
+};
+
+std::ostream& operator<<(std::ostream& os, const Case& c) {
+  return os << c.rows << " rows x " << c.channels << (c.gated ? " gated " : " plain ") << c.dtype;
+}
+
+struct Result {
+  torch::Tensor out;
+  std::vector<torch::Tensor> grads;  // x, weight, bias, then z where gated
+};
+
+// `fused`: the CUDA operator (the plain one through a LayerNorm module, as the network calls it);
+// otherwise LibTorch's ops on float64 copies of the same values.
+Result run(const Case& c, bool fused) {
+  torch::manual_seed(c.rows + c.channels);
+  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  const auto x0 = (torch::randn({2, c.channels, c.rows}, cuda) * 2 + 0.5).to(c.dtype);
+  const auto z0 = torch::randn({2, c.rows, 2 * c.channels}, cuda).to(c.dtype);
+  const auto dout = torch::randn({2, c.rows, c.channels}, cuda);
+
+  auto norm = torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.channels}).eps(1e-5));
+  norm->to(torch::kCUDA);
+  {
+    torch::NoGradGuard no_grad;
+    norm->weight.copy_(1.0 + 0.5 * torch::randn({c.channels}, cuda));
+    norm->bias.copy_(0.3 * torch::randn({c.channels}, cuda));
+  }
+  auto leaf = [&](const torch::Tensor& t) {
+    return (fused ? t.detach().clone() : t.detach().to(torch::kDouble)).requires_grad_(true);
+  };
+  auto x = leaf(x0), zfull = leaf(z0);
+  auto weight = fused ? norm->weight : leaf(norm->weight);
+  auto bias = fused ? norm->bias : leaf(norm->bias);
+  const auto xv = x.permute({0, 2, 1});  // (2, rows, channels), channels strided
+  const auto z = zfull.chunk(2, -1)[1];  // rows 2·channels apart
+  torch::Tensor out;
+  if (!fused)
+    out = layer_norm_composed(xv, c.gated ? z : torch::Tensor(), weight, bias, 1e-5);
+  else if (c.gated)
+    out = layer_norm_gate(xv, z, weight, bias, 1e-5);
+  else
+    out = layer_norm(xv, norm);
+  out.backward(fused ? dout.to(out.scalar_type()) : dout.to(torch::kDouble));
+  Result r{out.detach(), {x.grad(), weight.grad(), bias.grad()}};
+  if (c.gated) r.grads.push_back(zfull.grad());
+  return r;
+}
+
+const char* kNames[] = {"x", "weight", "bias", "z"};
+
+class CudaLayerNorm : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
+  SKIP_WITHOUT_GPU();
+  const Case c = GetParam();
+  const auto got = run(c, true), want = run(c, false);
+  EXPECT_EQ(got.out.scalar_type(), c.gated ? c.dtype : torch::kFloat);
+  const auto tol = test::tolerance_for(c.dtype);
+  EXPECT_LT(test::rel_error(got.out, want.out), tol.forward) << "out";
+  ASSERT_EQ(got.grads.size(), want.grads.size());
+  for (size_t i = 0; i < got.grads.size(); ++i) {
+    ASSERT_TRUE(got.grads[i].defined()) << kNames[i];
+    EXPECT_EQ(got.grads[i].scalar_type(), i == 0 || i == 3 ? c.dtype : torch::kFloat) << kNames[i];
+    EXPECT_LT(test::rel_error(got.grads[i], want.grads[i]), tol.gradient) << "grad " << kNames[i];
+  }
+}
+
+// The network's widths (96 to 1536: one warp walks each row), an odd width, a single row and more
+// rows than the backward has blocks (their sums run in several rounds).
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CudaLayerNorm,
+    ::testing::Values(Case{4096, 96, false, torch::kFloat}, Case{300, 40, false, torch::kFloat},
+                      Case{1, 8, false, torch::kFloat}, Case{64, 1536, false, torch::kFloat},
+                      Case{4096, 96, false, torch::kBFloat16}, Case{4096, 192, true, torch::kFloat},
+                      Case{70000, 24, true, torch::kFloat}, Case{64, 1536, true, torch::kBFloat16},
+                      Case{333, 40, true, torch::kBFloat16}));
+
+TEST(CudaLayerNorm, BackwardIsBitwiseDeterministic) {
+  SKIP_WITHOUT_GPU();
+  for (const Case& c :
+       {Case{20000, 96, false, torch::kFloat}, Case{20000, 96, true, torch::kFloat}}) {
+    const auto first = run(c, true), second = run(c, true);
+    EXPECT_TRUE(torch::equal(first.out, second.out)) << c;
+    for (size_t i = 0; i < first.grads.size(); ++i)
+      EXPECT_TRUE(torch::equal(first.grads[i], second.grads[i])) << c << " " << kNames[i];
+  }
+}
+
+}  // namespace
+}  // namespace vmunet
