@@ -14,9 +14,6 @@
 #include "tests/scan_order_reference.h"
 #include "tests/tolerances.h"
 #ifdef VMUNET_CUDA
-#include <ATen/cuda/CUDAContext.h>
-
-#include "model/selective_scan_bench.h"
 #include "model/selective_scan_cuda.h"
 #endif
 
@@ -267,33 +264,6 @@ TEST(CudaScan, RejectsUnsupportedInputsWithAClearMessage) {
   expect_error(with_dtype(in, torch::kDouble), "float32 or bfloat16");
   expect_error(to_cuda(random_inputs(Shape{1, 1, 2, 9, 17}, 1)), "at most 16");
 }
-
-#ifdef VMUNET_CUDA
-// Run with --gtest_also_run_disabled_tests on a GPU machine (scripts/gpu_build.sh does): the
-// stage-1 shape of a 256×256 input at batch 32 must take at most 3 ms forward + backward in
-// float32 (the official kernel: 11.95 ms on an H100).
-TEST(CudaScanBench, DISABLED_Stage1ShapeWithin3ms) {
-  SKIP_WITHOUT_GPU();
-  std::cout << "device: " << torch::cuda::device_count() << " x "
-            << at::cuda::getCurrentDeviceProperties()->name << "\n";
-  double total = 0;
-  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
-    for (int chunks : {0, 1, 2, 4}) {
-      ScanBenchOptions o;
-      o.dtype = dtype;
-      o.chunks = chunks;
-      for (const auto& r : bench_selective_scan(o)) {
-        std::cout << "scan " << r.pass << " " << c10::toString(dtype) << " chunks "
-                  << (chunks ? std::to_string(chunks) : std::string("auto")) << ": median "
-                  << r.median_ms << " ms, min " << r.min_ms << " ms, " << r.gigabytes << " GB, "
-                  << r.gbps << " GB/s\n";
-        if (dtype == torch::kFloat && chunks == 0) total += r.median_ms;
-      }
-    }
-  }
-  EXPECT_LE(total, 3.0) << "fwd + bwd float32, ms";
-}
-#endif
 
 }  // namespace
 }  // namespace vmunet
