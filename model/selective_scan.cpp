@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "model/scan_autograd.h"
 #ifdef VMUNET_CUDA
 #include "model/selective_scan_cuda.h"
 #endif
@@ -96,32 +97,26 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
                                const torch::Tensor& B, const torch::Tensor& C,
                                const torch::Tensor& D, const torch::Tensor& delta_bias,
                                int64_t u_share, int64_t reverse) {
+    const auto order = scan_autograd::order_of(u_share, reverse);
     torch::Tensor states;
-    const bool keep = any_requires_grad({u, delta, A, B, C, D, delta_bias});
-    auto y = selective_scan_forward(u, delta, A, B, C, D, delta_bias, order_of(u_share, reverse),
-                                    keep ? &states : nullptr);
+    const bool keep = scan_autograd::any_requires_grad({u, delta, A, B, C, D, delta_bias});
+    auto y =
+        selective_scan_forward(u, delta, A, B, C, D, delta_bias, order, keep ? &states : nullptr);
     ctx->save_for_backward({u, delta, A, B, C, D, delta_bias, states});
-    ctx->saved_data["u_share"] = u_share;
-    ctx->saved_data["reverse"] = reverse;
+    scan_autograd::save_order(ctx, order);
     return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto s = ctx->get_saved_variables();
-    const auto order =
-        order_of(ctx->saved_data["u_share"].toInt(), ctx->saved_data["reverse"].toInt());
+    const auto order = scan_autograd::saved_order(ctx);
     auto g =
         selective_scan_backward(s[0], s[1], s[2], s[3], s[4], s[5], s[6], grads[0], order, s[7]);
     for (size_t i = 0; i < g.size(); ++i) g[i] = g[i].to(s[i].scalar_type());
     g.emplace_back();  // u_share and reverse are not differentiable
     g.emplace_back();
     return g;
-  }
-
- private:
-  static ScanOrder order_of(int64_t u_share, int64_t reverse) {
-    return ScanOrder{int(u_share), unsigned(reverse)};
   }
 };
 
@@ -201,12 +196,6 @@ std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
     run(float{});
   grads[0] = sum_shared_du(grads[0], s, order);
   return grads;
-}
-
-bool any_requires_grad(std::initializer_list<torch::Tensor> ts) {
-  for (const auto& t : ts)
-    if (t.requires_grad()) return true;
-  return false;
 }
 
 torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,

@@ -66,9 +66,6 @@ std::vector<torch::Tensor> selective_scan_backward(
     const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
     const torch::Tensor& tile_states = {});
 
-// Whether any of these requires a gradient: the autograd operators keep the tile states then.
-bool any_requires_grad(std::initializer_list<torch::Tensor> ts);
-
 // CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
 // batch × groups (backward, so each task owns its slice of dB and dC: no atomics).
 template <typename T>

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "model/scan_autograd.h"
 #include "model/selective_scan.h"
 
 namespace vmunet {
@@ -25,14 +26,13 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
                 "selective_scan_dt: dt_in must be (batch, groups, rank, length) and dt_w (groups, "
                 "channels / groups, rank)");
     const auto dt_in_c = dt_in.contiguous();  // lets the caller's larger buffer go
-    const ScanOrder order{int(u_share), unsigned(reverse)};
+    const auto order = scan_autograd::order_of(u_share, reverse);
     torch::Tensor states;
-    const bool keep = any_requires_grad({u, dt_in, dt_w, A, B, C, D, delta_bias});
+    const bool keep = scan_autograd::any_requires_grad({u, dt_in, dt_w, A, B, C, D, delta_bias});
     auto y = selective_scan_forward(u, project_delta(dt_in_c, dt_w), A, B, C, D, delta_bias, order,
                                     keep ? &states : nullptr);
     ctx->save_for_backward({u, dt_in_c, dt_w, A, B, C, D, delta_bias, states});
-    ctx->saved_data["u_share"] = u_share;
-    ctx->saved_data["reverse"] = reverse;
+    scan_autograd::save_order(ctx, order);
     return y;
   }
 
@@ -40,8 +40,7 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
                                                  torch::autograd::variable_list grads) {
     const auto s = ctx->get_saved_variables();
     const auto &u = s[0], &dt_in = s[1], &dt_w = s[2];
-    const ScanOrder order{int(ctx->saved_data["u_share"].toInt()),
-                          unsigned(ctx->saved_data["reverse"].toInt())};
+    const auto order = scan_autograd::saved_order(ctx);
     auto g = selective_scan_backward(u, project_delta(dt_in, dt_w), s[3], s[4], s[5], s[6], s[7],
                                      grads[0], order, s[8]);
     // Δ = W·X per (batch, group): dX = Wᵀ·dΔ, dW = Σ_batch dΔ·Xᵀ.
