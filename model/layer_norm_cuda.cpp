@@ -44,7 +44,7 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
   p.out = f.out.data_ptr();
   p.mean = f.mean.data_ptr<float>();
   p.rstd = f.rstd.data_ptr<float>();
-  if (p.rows > 0) layer_norm_fwd(p, at::cuda::getCurrentCUDAStream().stream());
+  layer_norm_fwd(p, at::cuda::getCurrentCUDAStream().stream());
   return f;
 }
 
@@ -59,8 +59,8 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   const auto dout = dout_in.to(z.defined() ? z.scalar_type() : torch::kFloat).contiguous();
   auto dx = torch::empty(x.sizes(), f32);
   auto dz = z.defined() ? torch::empty(x.sizes(), z.options()) : torch::Tensor();
-  auto dweight = torch::zeros({p.channels}, f32), dbias = torch::zeros({p.channels}, f32);
-  auto partials = torch::empty({std::max<int64_t>(layer_norm_partial_floats(p), 1)}, f32);
+  auto dweight = torch::empty({p.channels}, f32), dbias = torch::empty({p.channels}, f32);
+  auto partials = torch::empty({layer_norm_partial_floats(p)}, f32);
   p.mean = mean.data_ptr<float>();
   p.rstd = rstd.data_ptr<float>();
   p.dout = dout.data_ptr();
@@ -69,7 +69,7 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   p.dweight = dweight.data_ptr<float>();
   p.dbias = dbias.data_ptr<float>();
   p.partials = partials.data_ptr<float>();
-  if (p.rows > 0) layer_norm_bwd(p, at::cuda::getCurrentCUDAStream().stream());
+  layer_norm_bwd(p, at::cuda::getCurrentCUDAStream().stream());
   return {dx, dz, dweight, dbias};
 }
 

@@ -14,8 +14,9 @@ struct LayerNormForward {
   torch::Tensor rstd;
 };
 
-// x (rows, channels) float32, contiguous; z (optional: undefined for none) (rows, channels) float32
-// or bfloat16 with contiguous channels; weight and bias (channels) float32; one CUDA device.
+// x (rows, channels) float32, contiguous, not empty (layer_norm.cpp takes LibTorch's path there); z
+// (optional: undefined for none) (rows, channels) float32 or bfloat16 with contiguous channels;
+// weight and bias (channels) float32; one CUDA device.
 LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
                                      double eps);
