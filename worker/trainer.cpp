@@ -269,8 +269,11 @@ TrainResult train_run(const TrainRequest& req) {
       const bool stopping =
           req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
       if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0)) {
-        const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model,
-                                                    *optimizer, {{"run_key", result.run_key}});
+        const auto [path, digest] = save_checkpoint(
+            run_dir + "/checkpoints", epoch + 1, *model, *optimizer,
+            {{"run_key", result.run_key},
+             {"inference",
+              inference_meta_to_json(inference_meta(cfg.model, data.meta, cfg.threshold))}});
         if (rec) rec->artifact(result.run_key, "checkpoint", path, digest);
       }
       if (stopping) {
