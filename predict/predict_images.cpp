@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgproc.hpp>
@@ -46,7 +47,8 @@ void write_binary(PredictContext& c, const Image& image, const cv::Mat& probabil
     write_png(output_path(c, image.path, "probabilities", ".png"), p16);
   }
   if (c.options.overlay)
-    write_png(output_path(c, image.path, "overlays", ".png"), overlay_classes(image.rgb, mask / 255));
+    write_png(output_path(c, image.path, "overlays", ".png"),
+              overlay_classes(image.rgb, mask / 255));
 }
 
 // One batch through the network at its input size, each probability map back at its image's size.
@@ -68,8 +70,9 @@ void predict_binary_batch(PredictContext& c, const std::vector<Image>& batch) {
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     const cv::Mat& rgb = batch[i].rgb;
-    cv::Mat p = float_view(probs[static_cast<int64_t>(i)], S, S);
-    if (rgb.rows != S || rgb.cols != S) cv::resize(p, p, rgb.size(), 0, 0, cv::INTER_LINEAR);
+    const cv::Mat at_input = float_view(probs[static_cast<int64_t>(i)], S, S);
+    cv::Mat p = at_input;
+    if (rgb.size() != at_input.size()) cv::resize(at_input, p, rgb.size(), 0, 0, cv::INTER_LINEAR);
     write_binary(c, batch[i], p);
     ++c.summary.written;
     c.progress->advance(1);
