@@ -83,7 +83,7 @@ void predict_binary_batch(PredictContext& c, const std::vector<Image>& batch) {
 void predict_multiclass_slice(PredictContext& c, const std::string& path, const cv::Mat& grey01) {
   const int H = grey01.rows, W = grey01.cols;
   auto slice = torch::from_blob(grey01.clone().data, {1, H, W}, torch::kFloat).clone();
-  const auto& m = c.model;
+  auto& m = c.model;
   const auto device = m.model->parameters().front().device();
   const auto pred = predict_slices(m.model, slice.to(device), m.meta.input_size, c.options.batch,
                                    c.options.probabilities);

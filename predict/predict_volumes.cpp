@@ -64,7 +64,7 @@ void predict_volume_files(const std::vector<std::string>& files, PredictContext&
   const std::string out = (fs::path(c.options.out_dir) / "predictions.h5").string();
   if (!files.empty() && fs::exists(out)) fs::remove(out);
   std::set<std::string> written;
-  const auto& m = c.model;
+  auto& m = c.model;
   const auto device = m.model->parameters().front().device();
   for (const std::string& path : files) {
     c.progress->advance(1);

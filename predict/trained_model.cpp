@@ -17,7 +17,7 @@ std::string checkpoint_file(const std::string& path) {
     throw Error(path +
                 ": no such checkpoint file or run folder (give runs/<run key>/ or a "
                 "ckpt-NNNNN.pt file inside it)");
-  for (const fs::path dir : {fs::path(path) / "checkpoints", fs::path(path)}) {
+  for (const fs::path& dir : {fs::path(path) / "checkpoints", fs::path(path)}) {
     const std::string newest = newest_valid_checkpoint(dir.string());
     if (!newest.empty()) return newest;
   }
