@@ -104,6 +104,7 @@ class ResultsDb {
   void record_case(int64_t run_id, const std::string& split, const std::string& case_name,
                    const std::string& name, double value);
   void record_artifact(int64_t run_id, const ArtifactRecord& artifact);
+  void remove_artifact(int64_t run_id, const std::string& path);
 
   std::vector<EpochRecord> epochs(int64_t run_id);
   std::vector<MetricRecord> metrics(int64_t run_id);

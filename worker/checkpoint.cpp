@@ -76,7 +76,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int64_t epoch,
                                                     torch::nn::Module& model,
                                                     torch::optim::Optimizer& optimizer,
-                                                    const nlohmann::json& state, int keep) {
+                                                    const nlohmann::json& state, int keep,
+                                                    std::vector<std::string>* removed) {
   fs::create_directories(dir);
   torch::serialize::OutputArchive archive;
   for (const auto& p : model.named_parameters()) archive.write("model." + p.key(), p.value());
@@ -99,6 +100,7 @@ std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int6
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     fs::remove(all[i].second + ".sha256");
     fs::remove(all[i].second);
+    if (removed) removed->push_back(all[i].second);
   }
   return {path, digest};
 }
@@ -106,6 +108,7 @@ std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int6
 std::optional<CheckpointInfo> load_latest_checkpoint(const std::string& dir,
                                                      torch::nn::Module& model,
                                                      torch::optim::Optimizer& optimizer) {
+  std::vector<std::string> damaged;  // newest first
   for (const auto& [epoch, path] : list_checkpoints(dir)) {
     const std::string marker = path + ".sha256";
     if (!fs::exists(marker)) {
@@ -116,32 +119,48 @@ std::optional<CheckpointInfo> load_latest_checkpoint(const std::string& dir,
     if (sha256_file(path) != expected) {
       spdlog::warn("{}: checksum mismatch (damaged file); skipping it and trying the previous one",
                    path);
+      damaged.push_back(path);
       continue;
     }
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    torch::NoGradGuard no_grad;
-    for (auto& p : model.named_parameters()) {
-      torch::Tensor t;
-      archive.read("model." + p.key(), t);
-      p.value().copy_(t);
+    // The marker only proves the bytes are those written; LibTorch's errors name no file.
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      torch::NoGradGuard no_grad;
+      for (auto& p : model.named_parameters()) {
+        torch::Tensor t;
+        archive.read("model." + p.key(), t);
+        p.value().copy_(t);
+      }
+      for (auto& b : model.named_buffers()) {
+        torch::Tensor t;
+        archive.read("model." + b.key(), t, true);
+        b.value().copy_(t);
+      }
+      torch::serialize::InputArchive opt_archive;
+      archive.read("optimizer", opt_archive);
+      optimizer.load(opt_archive);
+      c10::IValue state;
+      archive.read("state", state);
+      CheckpointInfo info;
+      info.path = path;
+      info.epoch = epoch;
+      info.state = nlohmann::json::parse(state.toStringRef());
+      return info;
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      spdlog::warn("{}: cannot be loaded ({}); trying the previous one", path,
+                   what.substr(0, what.find('\n')));
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: cannot be loaded ({}); trying the previous one", path, e.what());
     }
-    for (auto& b : model.named_buffers()) {
-      torch::Tensor t;
-      archive.read("model." + b.key(), t, true);
-      b.value().copy_(t);
-    }
-    torch::serialize::InputArchive opt_archive;
-    archive.read("optimizer", opt_archive);
-    optimizer.load(opt_archive);
-    c10::IValue state;
-    archive.read("state", state);
-    CheckpointInfo info;
-    info.path = path;
-    info.epoch = epoch;
-    info.state = nlohmann::json::parse(state.toStringRef());
-    return info;
+    damaged.push_back(path);
   }
+  // Starting over would silently throw away the epochs those checkpoints hold.
+  if (!damaged.empty())
+    throw Error(dir + ": no intact checkpoint to resume from (" + std::to_string(damaged.size()) +
+                " damaged, newest " + damaged.front() +
+                "); restore them, or remove the folder to start the run over");
   return std::nullopt;
 }
 

@@ -269,9 +269,14 @@ TrainResult train_run(const TrainRequest& req) {
       const bool stopping =
           req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
       if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0)) {
-        const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model,
-                                                    *optimizer, {{"run_key", result.run_key}});
-        if (rec) rec->artifact(result.run_key, "checkpoint", path, digest);
+        std::vector<std::string> rotated;
+        const auto [path, digest] =
+            save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model, *optimizer,
+                            {{"run_key", result.run_key}}, 2, &rotated);
+        if (rec) {
+          rec->artifact(result.run_key, "checkpoint", path, digest);
+          for (const auto& old : rotated) rec->artifact_removed(result.run_key, old);
+        }
       }
       if (stopping) {
         result.status = "preempted";
@@ -288,7 +293,11 @@ TrainResult train_run(const TrainRequest& req) {
     result.status = "oom";
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
   } catch (const std::exception& e) {
-    if (rec) rec->finished(result.run_key, "failed", e.what());
+    try {
+      if (rec) rec->finished(result.run_key, "failed", e.what());
+    } catch (const std::exception& also) {  // keep the first failure, the one to fix
+      spdlog::warn("could not record the failure: {}", also.what());
+    }
     throw;
   }
   if (rec) rec->finished(result.run_key, result.status, result.error);
