@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
 #ifdef VMUNET_MPI
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
 #endif
     app.parse(argc, argv);  // the chosen subcommand's callback does the work
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return vmunet::cli::report_parse_error(app, e, argc, argv);
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
   } catch (const std::exception& e) {
