@@ -124,6 +124,7 @@ json default_run_config() {
         {"max_steps_per_epoch", 0},
         {"device", "auto"},
         {"precision", "fp32"},
+        {"recompute", "none"},
         {"checkpoint_every", 1},
         {"init", ""}}},
       {"optimizer", {{"lr", 1e-3}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}, {"weight_decay", 1e-2}}},
@@ -213,6 +214,7 @@ RunConfig parse_run_config(const json& r) {
   c.precision = precision == "fp32"   ? Precision::fp32
                 : precision == "tf32" ? Precision::tf32
                                       : Precision::bf16;
+  c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
   c.checkpoint_every = at_least(t["checkpoint_every"], "train.checkpoint_every", 1);
   c.pretrained = t["init"].get<std::string>();
 
