@@ -167,6 +167,7 @@ json default_run_config() {
         {"max_steps_per_epoch", 0},
         {"device", "auto"},
         {"precision", "fp32"},
+        {"recompute", "none"},
         {"checkpoint_every", 1},
         {"init", ""}}},
       {"optimizer", {{"lr", 1e-3}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}, {"weight_decay", 1e-2}}},
@@ -230,7 +231,8 @@ std::string run_key(const json& resolved) {
   // Where, under what name and how often a run logs or saves: not part of the experiment. A new
   // key belongs here only if it changes neither the weights trained nor the metrics reported.
   static const std::pair<const char*, const char*> kNotIdentity[] = {
-      {"", "name"}, {"train", "device"}, {"train", "eval_every"}, {"train", "checkpoint_every"}};
+      {"", "name"}, {"train", "device"}, {"train", "eval_every"}, {"train", "checkpoint_every"},
+      {"train", "recompute"}};
   json identity = resolved;
   for (const auto& [section, key] : kNotIdentity) {
     json* node = &identity;
@@ -277,6 +279,7 @@ RunConfig parse_run_config(const json& r) {
       in_range(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0, 1000000000);
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
   c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
+  c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
   c.checkpoint_every = in_range(t["checkpoint_every"], "train.checkpoint_every", 1, 100000);
   c.pretrained = t["init"].get<std::string>();
 

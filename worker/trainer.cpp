@@ -176,6 +176,7 @@ TrainResult train_run(const TrainRequest& req) {
     torch::manual_seed(cfg.seed);
     VMUNet model(cfg.model);
     model->to(device);
+    model->set_recompute(cfg.recompute_blocks);
     if (!cfg.pretrained.empty()) {
       const auto report = load_pretrained(model, cfg.pretrained);
       if (leader) {
