@@ -215,10 +215,9 @@ TrainResult train_run(const TrainRequest& req) {
     EvalSelection selection(cfg.eval_select, run_dir + "/selected_evaluation.json", req.resume,
                             start_epoch);
     auto checkpoint = [&](int64_t epochs_done, const nlohmann::json& progress) {
-      nlohmann::json state = {
-          {"run_key", result.run_key},
-          {"inference",
-           inference_meta_to_json(inference_meta(cfg.model, data.meta, cfg.threshold))}};
+      nlohmann::json state = {{"run_key", result.run_key},
+                              {"inference", inference_meta_to_json(inference_meta(
+                                                cfg.model, data.meta, cfg.threshold))}};
       if (!progress.is_null()) state["progress"] = progress;
       std::vector<std::string> rotated;
       const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epochs_done, *model,
