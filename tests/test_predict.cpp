@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/error.h"
+#include "predict/trained_model.h"
 #include "storage/dataset_h5.h"
 #include "storage/results_db.h"
 #include "tests/remove_tree.h"
 #include "tests/run_binary.h"
 #include "tests/tiny_run.h"
+#include "worker/optimizer.h"
 #include "worker/trainer.h"
 #ifdef VMUNET_HAVE_IMPORTERS
 #include <opencv2/imgcodecs.hpp>
@@ -116,6 +119,38 @@ TEST_F(Predict, EachImageAtItsOwnSizeAndCorruptFilesSkipped) {
   EXPECT_FALSE(fs::exists(out / "broken.png"));
 }
 #endif
+
+// A checkpoint without inference metadata (an older vmunet) is read through its run folder's
+// config.json and dataset; without them the error says what is missing.
+TEST_F(Predict, OldCheckpointsFallBackToTheirRunFolder) {
+  const auto old_run = dir / "runs" / "old-run";
+  fs::create_directories(old_run);
+  fs::copy_file(binary_run / "config.json", old_run / "config.json");
+  const auto cfg =
+      parse_run_config(test::tiny_run_config((dir / "binary.h5").string(), "binary", 1));
+  VMUNet model(cfg.model);
+  auto opt = make_adamw(model->parameters(), {});
+  save_checkpoint((old_run / "checkpoints").string(), 1, *model, *opt, {{"run_key", "old"}});
+  const TrainedModel t = load_trained_model(old_run.string(), torch::kCPU);
+  const DatasetMeta data = read_dataset_meta((dir / "binary.h5").string());
+  EXPECT_EQ(t.meta.task, Task::binary);
+  EXPECT_EQ(t.meta.input_size, 64);
+  EXPECT_EQ(t.meta.norm.mean, data.test_norm.mean);
+  EXPECT_EQ(t.meta.class_names, data.class_names);
+  // The weights of the new-style checkpoint, for comparison, carry the same metadata.
+  const TrainedModel fresh = load_trained_model(binary_run.string(), torch::kCPU);
+  EXPECT_EQ(inference_meta_to_json(fresh.meta), inference_meta_to_json(t.meta));
+
+  fs::remove(old_run / "config.json");
+  try {
+    load_trained_model(old_run.string(), torch::kCPU);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("carries no inference metadata"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("config.json is missing"), std::string::npos) << e.what();
+  }
+}
 
 TEST_F(Predict, MulticlassVolumesScoreAsTheTrainerScoresThem) {
   const auto config = test::tiny_run_config((dir / "ct.h5").string(), "multiclass", 1);

@@ -1,4 +1,4 @@
-#include "predict/image_io.h"
+#include "storage/image_io.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -51,7 +51,7 @@ cv::Mat read_image_rgb(const std::string& path) {
   return rgb;
 }
 
-cv::Mat resize_like_prepare(const cv::Mat& image, int size) {
+cv::Mat resize_square(const cv::Mat& image, int size) {
   if (image.rows == size && image.cols == size) return image;
   const bool shrinking = image.rows > size || image.cols > size;
   cv::Mat out;
