@@ -7,17 +7,15 @@
 #include <vector>
 
 #include "common/error.h"
+#include "storage/image_file.h"
 
 namespace vmunet {
 
 cv::Mat read_image_rgb(const std::string& path) {
-  cv::Mat raw;
-  try {
-    raw = cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
-  } catch (const cv::Exception&) {
-    raw = cv::Mat();
-  }
-  if (raw.empty()) throw Error(path + ": unreadable or not an image (corrupt or truncated?)");
+  std::string problem;
+  const cv::Mat raw =
+      read_image_file(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION, problem);
+  if (raw.empty()) throw Error(problem);
   cv::Mat bytes;
   switch (raw.depth()) {
     case CV_8U:

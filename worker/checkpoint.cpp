@@ -130,7 +130,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
 std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int64_t epoch,
                                                     torch::nn::Module& model,
                                                     torch::optim::Optimizer& optimizer,
-                                                    const nlohmann::json& state, int keep) {
+                                                    const nlohmann::json& state, int keep,
+                                                    std::vector<std::string>* removed) {
   fs::create_directories(dir);
   torch::serialize::OutputArchive archive;
   for (const auto& p : model.named_parameters()) archive.write("model." + p.key(), p.value());
@@ -153,6 +154,7 @@ std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int6
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < all.size(); ++i) {
     fs::remove(all[i].second + ".sha256");
     fs::remove(all[i].second);
+    if (removed) removed->push_back(all[i].second);
   }
   return {path, digest};
 }
@@ -160,20 +162,39 @@ std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int6
 std::optional<CheckpointInfo> load_latest_checkpoint(const std::string& dir,
                                                      torch::nn::Module& model,
                                                      torch::optim::Optimizer& optimizer) {
+  std::vector<std::string> damaged;  // newest first
   for (const auto& [epoch, path] : list_checkpoints(dir)) {
-    if (!checksum_matches(path)) continue;
-    torch::serialize::InputArchive archive;
-    archive.load_from(path);
-    read_model(archive, model);
-    torch::serialize::InputArchive opt_archive;
-    archive.read("optimizer", opt_archive);
-    optimizer.load(opt_archive);
-    CheckpointInfo info;
-    info.path = path;
-    info.epoch = epoch;
-    info.state = read_state(archive);
-    return info;
+    if (!checksum_matches(path)) {
+      if (fs::exists(path + ".sha256")) damaged.push_back(path);
+      continue;
+    }
+    // The marker only proves the bytes are those written; LibTorch's errors name no file.
+    try {
+      torch::serialize::InputArchive archive;
+      archive.load_from(path);
+      read_model(archive, model);
+      torch::serialize::InputArchive opt_archive;
+      archive.read("optimizer", opt_archive);
+      optimizer.load(opt_archive);
+      CheckpointInfo info;
+      info.path = path;
+      info.epoch = epoch;
+      info.state = read_state(archive);
+      return info;
+    } catch (const c10::Error& e) {
+      const std::string what = e.what_without_backtrace();
+      spdlog::warn("{}: cannot be loaded ({}); trying the previous one", path,
+                   what.substr(0, what.find('\n')));
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: cannot be loaded ({}); trying the previous one", path, e.what());
+    }
+    damaged.push_back(path);
   }
+  // Starting over would silently throw away the epochs those checkpoints hold.
+  if (!damaged.empty())
+    throw Error(dir + ": no intact checkpoint to resume from (" + std::to_string(damaged.size()) +
+                " damaged, newest " + damaged.front() +
+                "); restore them, or remove the folder to start the run over");
   return std::nullopt;
 }
 

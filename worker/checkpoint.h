@@ -43,14 +43,19 @@ struct CheckpointInfo {
 };
 
 // Writes dir/ckpt-<epoch>.pt through a temp file, fsync and rename, then its checksum marker;
-// keeps the newest `keep` checkpoints and removes older ones. Returns {path, sha256}.
+// keeps the newest `keep` checkpoints and removes older ones, listing them in `removed` when
+// given (so that their artifact records go too). Returns {path, sha256}.
 std::pair<std::string, std::string> save_checkpoint(const std::string& dir, int64_t epoch,
                                                     torch::nn::Module& model,
                                                     torch::optim::Optimizer& optimizer,
-                                                    const nlohmann::json& state, int keep = 2);
+                                                    const nlohmann::json& state, int keep = 2,
+                                                    std::vector<std::string>* removed = nullptr);
 
-// Loads the newest checkpoint in dir whose checksum matches, into model and optimizer. Damaged or
-// unmarked ones are skipped with a warning naming the file. nullopt when none is usable.
+// Loads the newest checkpoint in dir whose checksum matches and that loads, into model and
+// optimizer. Damaged or unmarked ones are skipped with a warning naming the file. nullopt when
+// there is none (or only unmarked ones: interrupted first writes); throws Error when every
+// checkpoint with a marker is damaged, rather than let the run start over.
+
 std::optional<CheckpointInfo> load_latest_checkpoint(const std::string& dir,
                                                      torch::nn::Module& model,
                                                      torch::optim::Optimizer& optimizer);
