@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "predict/trained_model.h"
 #include "storage/dataset_h5.h"
+#include "storage/npy.h"
 #include "storage/results_db.h"
 #include "tests/remove_tree.h"
 #include "tests/run_binary.h"
@@ -172,6 +173,33 @@ TEST_F(Predict, MulticlassVolumesScoreAsTheTrainerScoresThem) {
     m[row.name] = row.value;
   EXPECT_DOUBLE_EQ(m.at("dsc"), ct.metrics.at("dsc"));
   EXPECT_DOUBLE_EQ(m.at("hd95"), ct.metrics.at("hd95"));
+
+#ifdef VMUNET_HAVE_IMPORTERS
+  // A .npy slice of its own size (40×48), and a damaged one skipped by name.
+  const auto slices = dir / "slices";
+  fs::create_directories(slices);
+  const std::vector<float> values(40 * 48, 0.25f);
+  std::ofstream(slices / "slice.npy", std::ios::binary)
+      << npy_float32_bytes({40, 48}, values.data());
+  std::ofstream(slices / "broken.npy", std::ios::binary) << "\x93NUMPY garbage";
+  const auto out2 = dir / "slices_out";
+  const auto q = test::run_vmunet("predict --checkpoint " + (dir / "runs" / ct.run_key).string() +
+                                  " --input " + slices.string() + " --out " + out2.string() +
+                                  " --probabilities --overlay");
+  EXPECT_EQ(q.status, 2) << q.output;
+  EXPECT_NE(q.output.find("skipped " + (slices / "broken.npy").string() + ": "), std::string::npos)
+      << q.output;
+  const cv::Mat classes = cv::imread((out2 / "slice.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(classes.size(), cv::Size(48, 40)) << q.output;
+  double top = 0;
+  cv::minMaxLoc(classes, nullptr, &top);
+  EXPECT_LT(top, 9);
+  std::ifstream npy(out2 / "probabilities" / "slice.npy", std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(npy)),
+                                   std::istreambuf_iterator<char>());
+  EXPECT_EQ(parse_npy(bytes, "slice.npy").shape, (std::vector<int64_t>{9, 40, 48}));
+  EXPECT_TRUE(fs::exists(out2 / "overlays" / "slice.png"));
+#endif
 }
 
 }  // namespace
