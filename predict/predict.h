@@ -1,9 +1,10 @@
 // `vmunet predict`: a trained checkpoint segments new data.
 //
-// Inputs by kind: image files (.png .jpg .jpeg .bmp .tif .tiff) or folders of them; .npy slices
-// (H, W) in [0, 1] (multiclass models); .h5 files, either a prepared dataset (its test volumes, or
-// its test images when it has none) or a case file with an `image` dataset (D, H, W) in [0, 1]
-// and optionally a `label` (TransUNet's test_vol_h5 layout).
+// Inputs by kind: image files (.png .jpg .jpeg .bmp .tif .tiff; colour, grey-scale or 16-bit) or
+// folders of them; for multiclass models also .npy slices (H, W) in [0, 1] (uint8: 0-255) and .h5
+// files, either a prepared dataset (its test volumes) or a case file with an `image` dataset
+// (D, H, W) in [0, 1] and optionally a `label` (TransUNet's test_vol_h5 layout). Binary models
+// scale images as the trainer scales its test split; multiclass models take grey values / 255.
 //
 // Outputs, per image or slice `<stem>` (masks straight in the output folder, so that it can be
 // given to `vmunet evaluate --pred`):
@@ -11,7 +12,7 @@
 //   <out>/probabilities/<stem>.png    --probabilities, binary: P(foreground), 16-bit, 65535 = 1
 //   <out>/probabilities/<stem>.npy    --probabilities, multiclass: softmax (K, H, W) float32
 //   <out>/overlays/<stem>.png         --overlay: the image with each class tinted and outlined
-//                                     (image_io.h palette: class 1 green, 2 red, 3 blue,
+//                                     (storage/image_io.h palette: class 1 green, 2 red, 3 blue,
 //                                     4 yellow, 5 magenta, 6 cyan, 7 orange, 8 violet)
 // and per volume `<case>` (multiclass): <out>/predictions.h5 groups `<case>/pred` uint8 (D, H, W)
 // and, when the input has it, `<case>/label`, ready for `vmunet evaluate`; with --probabilities

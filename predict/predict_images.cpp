@@ -8,7 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
-#include "predict/image_io.h"
+#include "storage/image_io.h"
 #include "predict/predict_inputs.h"
 #include "storage/npy.h"
 #include "worker/checkpoint.h"
@@ -56,7 +56,7 @@ void predict_binary_batch(PredictContext& c, const std::vector<Image>& batch) {
   const int S = static_cast<int>(c.model.meta.input_size);
   auto stacked = torch::empty({static_cast<int64_t>(batch.size()), S, S, 3}, torch::kUInt8);
   for (size_t i = 0; i < batch.size(); ++i) {
-    const cv::Mat sized = resize_like_prepare(batch[i].rgb, S).clone();  // continuous
+    const cv::Mat sized = resize_square(batch[i].rgb, S).clone();  // continuous
     std::memcpy(stacked[static_cast<int64_t>(i)].data_ptr<uint8_t>(), sized.data,
                 sized.total() * 3);
   }

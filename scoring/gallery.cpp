@@ -8,7 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
-#include "predict/image_io.h"
+#include "storage/image_io.h"
 
 namespace vmunet {
 namespace fs = std::filesystem;

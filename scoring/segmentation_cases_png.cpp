@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "scoring/segmentation_cases.h"
+#include "storage/image_file.h"
 #include "storage/isic_pairs.h"
 
 namespace vmunet {
@@ -10,11 +11,8 @@ namespace {
 
 // Class ids of one mask file (8- or 16-bit grey); empty Mat with `problem` set when unreadable.
 cv::Mat read_mask(const std::string& path, bool binary_png, std::string& problem) {
-  cv::Mat m = cv::imread(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
-  if (m.empty()) {
-    problem = path + ": unreadable or not an image";
-    return m;
-  }
+  cv::Mat m = read_image_file(path, cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE, problem);
+  if (m.empty()) return m;
   double max_value = 0;
   cv::minMaxLoc(m, nullptr, &max_value);
   cv::Mat ids;

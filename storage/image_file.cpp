@@ -2,8 +2,9 @@
 
 #include <cstdio>  // before jpeglib.h, which uses FILE without including it
 
+#include <jpeglib.h>  // before jerror.h: its jconfig.h decides which messages exist
+
 #include <jerror.h>
-#include <jpeglib.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <csetjmp>

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "storage/dataset_h5.h"
 #include "storage/image_file.h"
+#include "storage/image_io.h"
 #include "storage/isic_pairs.h"
 #include "storage/progress.h"
 #include "storage/rng.h"
@@ -99,14 +100,6 @@ bool load_pair(const ImagePair& pair, cv::Mat& image, cv::Mat& mask, bool& zero_
   return true;
 }
 
-cv::Mat resized(const cv::Mat& source, int size) {
-  if (source.rows == size && source.cols == size) return source;
-  const bool shrinking = source.rows > size || source.cols > size;
-  cv::Mat out;
-  cv::resize(source, out, cv::Size(size, size), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
-  return out;
-}
-
 cv::Mat resized_mask(const cv::Mat& mask, int size) {
   cv::Mat sized = mask, binary;
   if (mask.rows != size || mask.cols != size) {
@@ -171,7 +164,8 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
         zero_one_masks += zero_one;
         for (size_t s = 0; s < options.sizes.size(); ++s) {
           const int size = options.sizes[s];
-          const cv::Mat sized_image = resized(image, size), sized_mask = resized_mask(mask, size);
+          const cv::Mat sized_image = resize_square(image, size),
+                        sized_mask = resized_mask(mask, size);
           writers[s]->append(split, sized_image.ptr<uint8_t>(), sized_mask.ptr<uint8_t>(), size,
                              size, 3, pair.stem);
         }

@@ -7,11 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/error.h"
+#include "predict/trained_model.h"
 #include "storage/dataset_h5.h"
+#include "storage/npy.h"
 #include "storage/results_db.h"
 #include "tests/remove_tree.h"
 #include "tests/run_binary.h"
 #include "tests/tiny_run.h"
+#include "worker/optimizer.h"
 #include "worker/trainer.h"
 #ifdef VMUNET_HAVE_IMPORTERS
 #include <opencv2/imgcodecs.hpp>
@@ -92,7 +96,8 @@ TEST_F(Predict, EachImageAtItsOwnSizeAndCorruptFilesSkipped) {
                                   in.string() + " --out " + out.string() +
                                   " --overlay --probabilities --device cpu --batch 2");
   EXPECT_EQ(r.status, 2) << r.output;  // one input skipped
-  EXPECT_NE(r.output.find("broken.png: unreadable"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("skipped " + (in / "broken.png").string() + ": "), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("segmented 3 inputs"), std::string::npos) << r.output;
   const std::pair<const char*, cv::Size> sizes[] = {
       {"colour", {40, 30}}, {"grey", {100, 80}}, {"deep", {50, 70}}};
@@ -117,6 +122,38 @@ TEST_F(Predict, EachImageAtItsOwnSizeAndCorruptFilesSkipped) {
 }
 #endif
 
+// A checkpoint without inference metadata (an older vmunet) is read through its run folder's
+// config.json and dataset; without them the error says what is missing.
+TEST_F(Predict, OldCheckpointsFallBackToTheirRunFolder) {
+  const auto old_run = dir / "runs" / "old-run";
+  fs::create_directories(old_run);
+  fs::copy_file(binary_run / "config.json", old_run / "config.json");
+  const auto cfg =
+      parse_run_config(test::tiny_run_config((dir / "binary.h5").string(), "binary", 1));
+  VMUNet model(cfg.model);
+  auto opt = make_adamw(model->parameters(), {});
+  save_checkpoint((old_run / "checkpoints").string(), 1, *model, *opt, {{"run_key", "old"}});
+  const TrainedModel t = load_trained_model(old_run.string(), torch::kCPU);
+  const DatasetMeta data = read_dataset_meta((dir / "binary.h5").string());
+  EXPECT_EQ(t.meta.task, Task::binary);
+  EXPECT_EQ(t.meta.input_size, 64);
+  EXPECT_EQ(t.meta.norm.mean, data.test_norm.mean);
+  EXPECT_EQ(t.meta.class_names, data.class_names);
+  // The weights of the new-style checkpoint, for comparison, carry the same metadata.
+  const TrainedModel fresh = load_trained_model(binary_run.string(), torch::kCPU);
+  EXPECT_EQ(inference_meta_to_json(fresh.meta), inference_meta_to_json(t.meta));
+
+  fs::remove(old_run / "config.json");
+  try {
+    load_trained_model(old_run.string(), torch::kCPU);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("carries no inference metadata"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("config.json is missing"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(Predict, MulticlassVolumesScoreAsTheTrainerScoresThem) {
   const auto config = test::tiny_run_config((dir / "ct.h5").string(), "multiclass", 1);
   const TrainResult ct = train_run(test::train_request(config, (dir / "runs").string()));
@@ -136,6 +173,33 @@ TEST_F(Predict, MulticlassVolumesScoreAsTheTrainerScoresThem) {
     m[row.name] = row.value;
   EXPECT_DOUBLE_EQ(m.at("dsc"), ct.metrics.at("dsc"));
   EXPECT_DOUBLE_EQ(m.at("hd95"), ct.metrics.at("hd95"));
+
+#ifdef VMUNET_HAVE_IMPORTERS
+  // A .npy slice of its own size (40×48), and a damaged one skipped by name.
+  const auto slices = dir / "slices";
+  fs::create_directories(slices);
+  const std::vector<float> values(40 * 48, 0.25f);
+  std::ofstream(slices / "slice.npy", std::ios::binary)
+      << npy_float32_bytes({40, 48}, values.data());
+  std::ofstream(slices / "broken.npy", std::ios::binary) << "\x93NUMPY garbage";
+  const auto out2 = dir / "slices_out";
+  const auto q = test::run_vmunet("predict --checkpoint " + (dir / "runs" / ct.run_key).string() +
+                                  " --input " + slices.string() + " --out " + out2.string() +
+                                  " --probabilities --overlay");
+  EXPECT_EQ(q.status, 2) << q.output;
+  EXPECT_NE(q.output.find("skipped " + (slices / "broken.npy").string() + ": "), std::string::npos)
+      << q.output;
+  const cv::Mat classes = cv::imread((out2 / "slice.png").string(), cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(classes.size(), cv::Size(48, 40)) << q.output;
+  double top = 0;
+  cv::minMaxLoc(classes, nullptr, &top);
+  EXPECT_LT(top, 9);
+  std::ifstream npy(out2 / "probabilities" / "slice.npy", std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(npy)),
+                                   std::istreambuf_iterator<char>());
+  EXPECT_EQ(parse_npy(bytes, "slice.npy").shape, (std::vector<int64_t>{9, 40, 48}));
+  EXPECT_TRUE(fs::exists(out2 / "overlays" / "slice.png"));
+#endif
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Image files for predict and the gallery (OpenCV): reading any common photo or scan as 8-bit RGB,
-// resizing as `prepare` does, and drawing segmentations over images.
+// Image files for `prepare`, `predict` and the gallery (OpenCV): reading any common photo or scan
+// as 8-bit RGB, resizing to the network's square input, and drawing segmentations over images.
 #pragma once
 
 #include <opencv2/core.hpp>
@@ -14,9 +14,9 @@ namespace vmunet {
 // decoded or has another depth.
 cv::Mat read_image_rgb(const std::string& path);
 
-// To size×size the way `prepare isic` resizes images: area averaging when shrinking, bicubic when
-// enlarging, untouched when already that size.
-cv::Mat resize_like_prepare(const cv::Mat& image, int size);
+// To size×size as `prepare` stores images and `predict` feeds them: area averaging when shrinking,
+// bicubic when enlarging, untouched when already that size.
+cv::Mat resize_square(const cv::Mat& image, int size);
 
 // Writes a PNG (8- or 16-bit, 1 or 3 channels; 3-channel images are taken as RGB). Throws Error
 // naming the file when it cannot be written.

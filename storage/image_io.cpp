@@ -1,4 +1,4 @@
-#include "predict/image_io.h"
+#include "storage/image_io.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -7,17 +7,15 @@
 #include <vector>
 
 #include "common/error.h"
+#include "storage/image_file.h"
 
 namespace vmunet {
 
 cv::Mat read_image_rgb(const std::string& path) {
-  cv::Mat raw;
-  try {
-    raw = cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
-  } catch (const cv::Exception&) {
-    raw = cv::Mat();
-  }
-  if (raw.empty()) throw Error(path + ": unreadable or not an image (corrupt or truncated?)");
+  std::string problem;
+  const cv::Mat raw =
+      read_image_file(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION, problem);
+  if (raw.empty()) throw Error(problem);
   cv::Mat bytes;
   switch (raw.depth()) {
     case CV_8U:
@@ -51,7 +49,7 @@ cv::Mat read_image_rgb(const std::string& path) {
   return rgb;
 }
 
-cv::Mat resize_like_prepare(const cv::Mat& image, int size) {
+cv::Mat resize_square(const cv::Mat& image, int size) {
   if (image.rows == size && image.cols == size) return image;
   const bool shrinking = image.rows > size || image.cols > size;
   cv::Mat out;
