@@ -4,6 +4,7 @@
 
 #include <jerror.h>
 #include <jpeglib.h>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <csetjmp>
@@ -60,7 +61,7 @@ void jpeg_message(j_common_ptr info, int level) {
   const int code = info->err->msg_code;
   const bool damage = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER ||
                       code == JWRN_MUST_RESYNC || code == JWRN_HUFF_BAD_CODE ||
-                      code == JWRN_BOGUS_PROGRESSION || code == JWRN_ARITH_BAD_CODE;
+                      code == JWRN_BOGUS_PROGRESSION;
   if (level >= 0 || !damage) return;
   if (errors->warnings++ == 0) (*info->err->format_message)(info, errors->first);
 }
@@ -108,6 +109,12 @@ std::string check_jpeg(const Bytes& b, int& width, int& height) {
 }  // namespace
 
 cv::Mat read_image_file(const std::string& path, int flags, std::string& problem) {
+  // OpenCV logs decoder failures to stderr itself; they are reported here, by name, instead.
+  static const bool silenced = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)silenced;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     problem = path + ": cannot be read";
@@ -140,7 +147,7 @@ cv::Mat read_image_file(const std::string& path, int flags, std::string& problem
     problem = path + ": cannot be decoded (" + e.err + ")";
     return {};
   }
-  if (image.empty()) problem = path + ": is unreadable or not an image";
+  if (image.empty()) problem = path + " is unreadable or not an image";
   return image;
 }
 
