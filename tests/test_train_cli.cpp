@@ -70,7 +70,7 @@ TEST_F(TrainCli, BadConfigIsOneLineAndNonZero) {
   EXPECT_EQ(r.output,
             "vmunet: error: bad.json: train.epochz: unknown key (known here: batch_size, "
             "checkpoint_every, device, epochs, eval_every, init, max_steps_per_epoch, "
-            "precision)\n");
+            "precision, recompute)\n");
 }
 
 }  // namespace
