@@ -90,6 +90,16 @@ std::vector<std::string> prepare_args(const std::string& dir) {
           "--size",  "32",   "--out",    dir + "/out.h5", "--gzip",  "1"};
 }
 
+// `prepare isic` on a folder with the six valid pairs and `extra`.
+Case prepare_case(const Extra& extra, const std::string& label, bool legitimate) {
+  Case c;
+  c.category = "images";
+  c.name = extra.name + " (" + label + ")";
+  c.args = prepare_args(folder_with(extra));
+  c.legitimate = legitimate;
+  return c;
+}
+
 }  // namespace
 
 std::vector<Case> image_cases() {
@@ -131,14 +141,9 @@ std::vector<Case> image_cases() {
   };
   std::vector<Case> cases;
   for (const Extra& extra : damaged) {
-    const std::string dir = folder_with(extra);
     // Without --strict: skipped by name, counted, the rest written; nothing on stderr.
-    Case skip;
-    skip.category = "images";
-    skip.name = extra.name + " (skipped)";
-    skip.args = prepare_args(dir);
-    skip.legitimate = true;
-    const std::string out = dir + "/out.h5";
+    Case skip = prepare_case(extra, "skipped", true);
+    const std::string out = case_dir("images", extra.name) + "/out.h5";
     skip.check = [out](const Outcome& o) -> std::string {
       if (o.out.find("1 inputs skipped") == std::string::npos)
         return "no skip count in the output: " + o.out.substr(0, 300);
@@ -151,13 +156,10 @@ std::vector<Case> image_cases() {
     };
     cases.push_back(std::move(skip));
 
-    const std::string strict_dir =
-        folder_with({extra.name + "-strict", extra.image_file, extra.image_bytes, extra.mask_file,
-                     extra.mask_bytes});
-    Case strict;
-    strict.category = "images";
-    strict.name = extra.name + " (--strict)";
-    strict.args = prepare_args(strict_dir);
+    Extra strict_extra = extra;
+    strict_extra.name += "-strict";
+    Case strict = prepare_case(strict_extra, "--strict", false);
+    const std::string strict_dir = case_dir("images", strict_extra.name);
     strict.args.push_back("--strict");
     strict.absent = {strict_dir + "/out.h5", strict_dir + "/out.h5.partial"};
     cases.push_back(std::move(strict));
@@ -188,13 +190,8 @@ std::vector<Case> image_cases() {
        0},
   };
   for (const auto& [extra, expected_pixels] : valid) {
-    const std::string dir = folder_with(extra);
-    Case c;
-    c.category = "images";
-    c.name = extra.name + " (legitimate)";
-    c.args = prepare_args(dir);
-    c.legitimate = true;
-    const std::string out = dir + "/out.h5";
+    Case c = prepare_case(extra, "legitimate", true);
+    const std::string out = case_dir("images", extra.name) + "/out.h5";
     const bool zero_one = extra.name.find("0-1") != std::string::npos;
     const int64_t want = expected_pixels;
     c.check = [out, zero_one, want](const Outcome& o) -> std::string {
