@@ -42,7 +42,8 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& w
       "in_channels", "d_state",   "drop_path_rate", "input_hw",       "batch"};
   for (const auto& item : j.items())
     if (!known.count(item.key()))
-      throw Error(where + "." + item.key() + ": unknown key (known: dims, embed_dim, depths, " +
+      throw Error(where + "." + item.key().substr(0, 80) +
+                  ": unknown key (known: dims, embed_dim, depths, " +
                   "depths_decoder, num_classes, in_channels, d_state, drop_path_rate)");
 
   ModelConfig c;

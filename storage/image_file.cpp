@@ -5,6 +5,7 @@
 #include <jpeglib.h>  // before jerror.h: its jconfig.h decides which messages exist
 
 #include <jerror.h>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <csetjmp>
@@ -109,6 +110,12 @@ std::string check_jpeg(const Bytes& b, int& width, int& height) {
 }  // namespace
 
 cv::Mat read_image_file(const std::string& path, int flags, std::string& problem) {
+  // OpenCV logs decoder failures to stderr itself; they are reported here, by name, instead.
+  static const bool silenced = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return true;
+  }();
+  (void)silenced;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     problem = path + ": cannot be read";
@@ -141,7 +148,7 @@ cv::Mat read_image_file(const std::string& path, int flags, std::string& problem
     problem = path + ": cannot be decoded (" + e.err + ")";
     return {};
   }
-  if (image.empty()) problem = path + ": is unreadable or not an image";
+  if (image.empty()) problem = path + " is unreadable or not an image";
   return image;
 }
 

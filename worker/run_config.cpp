@@ -54,7 +54,9 @@ json as_kind(const json& def, const json& v) {
 void overlay(json& base, const json& user, const std::string& path) {
   if (!user.is_object()) throw Error(path + ": expected an object, found " + type_name(user));
   for (const auto& item : user.items()) {
-    const std::string at = path.empty() ? item.key() : path + "." + item.key();
+    // Keys are shown cut: a config may hold a megabyte-long one.
+    const std::string key = item.key().size() <= 80 ? item.key() : item.key().substr(0, 80) + "...";
+    const std::string at = path.empty() ? key : path + "." + key;
     if (!base.contains(item.key())) {
       std::string known;
       for (const auto& k : base.items()) known += (known.empty() ? "" : ", ") + k.key();
