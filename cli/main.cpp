@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "worker/cpu_threads.h"
 #ifdef VMUNET_MPI
 #include "worker/mpi_communicator.h"
 #endif
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   for (const auto& add : vmunet::cli::all_commands()) add(app);
   try {
+    vmunet::configure_cpu_threads();
 #ifdef VMUNET_MPI
     std::unique_ptr<vmunet::MpiSession> mpi;
     if (vmunet::launched_under_mpi()) mpi = std::make_unique<vmunet::MpiSession>(&argc, &argv);
