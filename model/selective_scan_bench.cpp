@@ -27,8 +27,7 @@ std::pair<double, double> median_and_min(std::vector<double> ms) {
 }
 
 // Median and minimum wall time of `run` over `repeats` calls after `warmup` calls.
-std::pair<double, double> host_time_ms(const std::function<void()>& run, int warmup,
-                                       int repeats) {
+std::pair<double, double> host_time_ms(const std::function<void()>& run, int warmup, int repeats) {
   for (int i = 0; i < warmup; ++i) run();
   std::vector<double> ms;
   for (int i = 0; i < repeats; ++i) {
@@ -79,8 +78,9 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
 #ifdef VMUNET_CUDA
   VMUNET_CHECK(!gpu || torch::cuda::is_available(), "bench --scan: no CUDA device is visible");
 #else
-  VMUNET_CHECK(!gpu, "bench --scan: this vmunet was built without CUDA kernels (CPU LibTorch); "
-                     "use --device cpu");
+  VMUNET_CHECK(!gpu,
+               "bench --scan: this vmunet was built without CUDA kernels (CPU LibTorch); "
+               "use --device cpu");
 #endif
   VMUNET_CHECK(gpu || o.dtype == torch::kFloat, "bench --scan: the CPU kernels time float32 only");
   torch::manual_seed(0);
@@ -109,10 +109,10 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
     const Timer host = [&](const std::function<void()>& run) {
       return host_time_ms(run, o.warmup, o.repeats);
     };
-    return {result("fwd", fwd_bytes, host,
-                   [&] { selective_scan_forward(u, delta, A, B, C, D, bias); }),
-            result("bwd", bwd_bytes, host,
-                   [&] { selective_scan_backward(u, delta, A, B, C, D, bias, dy); })};
+    return {
+        result("fwd", fwd_bytes, host, [&] { selective_scan_forward(u, delta, A, B, C, D, bias); }),
+        result("bwd", bwd_bytes, host,
+               [&] { selective_scan_backward(u, delta, A, B, C, D, bias, dy); })};
   }
 #ifdef VMUNET_CUDA
   const Timer device = [&](const std::function<void()>& run) {

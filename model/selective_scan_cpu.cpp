@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "model/selective_scan.h"
@@ -97,7 +98,7 @@ Walk walk(const P& p, int64_t g) {
 // rows (dt, gate) are in memory order.
 template <typename T>
 struct Scratch {
-  std::vector<T> B, C, dB, dC, decay, h, dh, dA, zeros, dt, gate;
+  std::vector<T> B, C, dB, dC, decay, h, dh, zeros, dt, gate;
 };
 template <typename T>
 Scratch<T>& thread_scratch() {
@@ -120,6 +121,110 @@ template <typename T>
 void from_tile(const T* tile, T* dst, int64_t N, int64_t L, Walk at) {
   for (int64_t n = 0; n < N; ++n)
     for (int64_t l = 0; l < L; ++l) dst[n * L + at(l)] = tile[l * N + n];
+}
+
+// The network's state count: kernels for it are compiled with N fixed, so the state loops unroll
+// and the per-channel state vectors stay in registers instead of a store and reload per position.
+constexpr int kFixedN = 16;
+
+// One channel's forward: its states over the group's tiles, y = C·h + D·u at every position.
+// kN > 0: N == kN, known at compile time; 0: N at run time, h in `h_scratch`.
+template <int kN, typename T>
+void forward_channel(int64_t L, int64_t dstate, const T* __restrict Bt, const T* __restrict Ct,
+                     const T* __restrict a, const T* __restrict dt, const T* u, T d, Walk at,
+                     ExpK lim, T* h_scratch, T* y) {
+  const int64_t N = kN > 0 ? kN : dstate;
+  T h_fixed[kN > 0 ? kN : 1];
+  T* __restrict h = kN > 0 ? h_fixed : h_scratch;
+  for (int64_t n = 0; n < N; ++n) h[n] = T(0);
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t m = at(l);
+    const T dtl = dt[m], x = dtl * u[m];
+    const T* __restrict Bl = Bt + l * N;
+    const T* __restrict Cl = Ct + l * N;
+    T acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t n = 0; n < N; ++n) {
+      h[n] = exp_of(dtl * a[n], lim) * h[n] + x * Bl[n];
+      acc += Cl[n] * h[n];
+    }
+    y[m] = acc + d * u[m];
+  }
+}
+
+// A (batch, group) task's position-major tiles: B and C, the dB and dC it accumulates, and one
+// channel's decays and states; `zeros` stands in for the state before the first position and the
+// decay after the last.
+template <typename T>
+struct Tiles {
+  const T *B, *C, *zeros;
+  T *dB, *dC, *decay, *H;
+};
+
+// One channel's backward: its forward again (keeping every decay and state), then the reverse
+// sweep dh_l = dy_l·C_l + decay_{l+1}·dh_{l+1}. Writes du and ddelta, adds into the tiles' dB and
+// dC, writes dA (N); returns (dD, dbias). `in`: u, dy, A's row, dt, gate (softplus'). kN as in
+// forward_channel; with kN = 0, dh lives in `dh_scratch` (N) and dA accumulates in place.
+template <int kN, typename T>
+std::pair<T, T> backward_channel(int64_t L, int64_t dstate, const Tiles<T>& t, const T* const* in,
+                                 T d, Walk at, ExpK lim, T* du, T* ddelta, T* dA_out,
+                                 T* dh_scratch) {
+  const int64_t N = kN > 0 ? kN : dstate;
+  const T *u = in[0], *dy = in[1], *__restrict a = in[2], *dt = in[3], *gate = in[4];
+  const T* __restrict Bt = t.B, * __restrict Ct = t.C, *zeros = t.zeros;
+  T* __restrict decay = t.decay, * __restrict H = t.H, * __restrict dBt = t.dB, * __restrict dCt = t.dC;
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t m = at(l);
+    const T dtl = dt[m], x = dtl * u[m];
+    const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
+    const T* __restrict Bl = Bt + l * N;
+    T* __restrict dec = decay + l * N;
+    T* __restrict hl = H + l * N;
+#pragma omp simd
+    for (int64_t n = 0; n < N; ++n) {
+      const T e = exp_of(dtl * a[n], lim);
+      dec[n] = e;
+      hl[n] = e * prev[n] + x * Bl[n];
+    }
+  }
+
+  T dh_fixed[kN > 0 ? kN : 1], dA_fixed[kN > 0 ? kN : 1];
+  T* __restrict dh = kN > 0 ? dh_fixed : dh_scratch;
+  T* __restrict dA = kN > 0 ? dA_fixed : dA_out;
+  for (int64_t n = 0; n < N; ++n) dh[n] = dA[n] = T(0);
+  T dD = 0, dbias = 0;
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const int64_t m = at(l);
+    const T dyl = dy[m], ul = u[m], dtl = dt[m], xu = dtl * ul;
+    const T* __restrict next = l + 1 < L ? decay + (l + 1) * N : zeros;
+    const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
+    const T* __restrict dec = decay + l * N;
+    const T* __restrict hl = H + l * N;
+    const T* __restrict Bl = Bt + l * N;
+    const T* __restrict Cl = Ct + l * N;
+    T* __restrict dBl = dBt + l * N;
+    T* __restrict dCl = dCt + l * N;
+    T sum_dhB = 0, sum_ddecay_a = 0;
+#pragma omp simd reduction(+ : sum_dhB, sum_ddecay_a)
+    for (int64_t n = 0; n < N; ++n) {
+      const T dhn = dh[n] * next[n] + dyl * Cl[n];
+      dh[n] = dhn;
+      dCl[n] += dyl * hl[n];
+      dBl[n] += dhn * xu;
+      sum_dhB += dhn * Bl[n];
+      const T ddecay = dhn * prev[n] * dec[n];  // ∂/∂(δ·a) through the decay
+      sum_ddecay_a += ddecay * a[n];
+      dA[n] += ddecay * dtl;
+    }
+    du[m] = dyl * d + dtl * sum_dhB;
+    const T dd = (ul * sum_dhB + sum_ddecay_a) * gate[m];
+    ddelta[m] = dd;
+    dbias += dd;
+    dD += dyl * ul;
+  }
+  if (kN > 0)
+    for (int64_t n = 0; n < N; ++n) dA_out[n] = dA[n];
+  return {dD, dbias};
 }
 
 }  // namespace
@@ -149,20 +254,10 @@ void selective_scan_fwd_cpu(const SelectiveScanParams<T>& p) {
         const T bias = p.delta_bias[c], d = p.D[c];
 #pragma omp simd
         for (int64_t m = 0; m < L; ++m) dt[m] = softplus(delta[m] + bias, lim);
-        for (int64_t n = 0; n < N; ++n) h[n] = T(0);
-        for (int64_t l = 0; l < L; ++l) {
-          const int64_t m = at(l);
-          const T dtl = dt[m], x = dtl * u[m];
-          const T* __restrict Bl = Bt + l * N;
-          const T* __restrict Cl = Ct + l * N;
-          T acc = 0;
-#pragma omp simd reduction(+ : acc)
-          for (int64_t n = 0; n < N; ++n) {
-            h[n] = exp_of(dtl * a[n], lim) * h[n] + x * Bl[n];
-            acc += Cl[n] * h[n];
-          }
-          y[m] = acc + d * u[m];
-        }
+        if (N == kFixedN)
+          forward_channel<kFixedN>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
+        else
+          forward_channel<0>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
       }
     }
   });
@@ -183,15 +278,12 @@ void selective_scan_bwd_cpu(const SelectiveScanGradParams<T>& p) {
     T* __restrict Ct = take(s.C, L * N);
     T* __restrict dBt = take(s.dB, L * N);
     T* __restrict dCt = take(s.dC, L * N);
-    T* __restrict decay = take(s.decay, L * N);
-    T* __restrict H = take(s.h, L * N);
     T* __restrict dh = take(s.dh, N);
-    T* __restrict dA = take(s.dA, N);
     T* __restrict dt = take(s.dt, L);
     T* __restrict gate = take(s.gate, L);
-    // Stand-ins for the state before the first step and the decay after the last.
     T* zeros = take(s.zeros, N);
     for (int64_t n = 0; n < N; ++n) zeros[n] = T(0);
+    const Tiles<T> tiles{Bt, Ct, zeros, dBt, dCt, take(s.decay, L * N), take(s.h, L * N)};
 
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / G, g = bg % G;
@@ -215,57 +307,14 @@ void selective_scan_bwd_cpu(const SelectiveScanGradParams<T>& p) {
           dt[m] = softplus(delta[m] + bias, lim);
           gate[m] = softplus_grad(delta[m] + bias, lim);
         }
-        // Forward again, keeping every state and decay of this channel.
-        for (int64_t l = 0; l < L; ++l) {
-          const int64_t m = at(l);
-          const T dtl = dt[m], x = dtl * u[m];
-          const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
-          const T* __restrict Bl = Bt + l * N;
-          T* __restrict dec = decay + l * N;
-          T* __restrict hl = H + l * N;
-#pragma omp simd
-          for (int64_t n = 0; n < N; ++n) {
-            const T e = exp_of(dtl * a[n], lim);
-            dec[n] = e;
-            hl[n] = e * prev[n] + x * Bl[n];
-          }
-        }
-
-        // Reverse sweep: dh_l = dy_l·C_l + decay_{l+1}·dh_{l+1}.
-        for (int64_t n = 0; n < N; ++n) dh[n] = dA[n] = T(0);
-        T dD = 0, dbias = 0;
-        for (int64_t l = L - 1; l >= 0; --l) {
-          const int64_t m = at(l);
-          const T dyl = dy[m], ul = u[m], dtl = dt[m], xu = dtl * ul;
-          const T* __restrict next = l + 1 < L ? decay + (l + 1) * N : zeros;
-          const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
-          const T* __restrict dec = decay + l * N;
-          const T* __restrict hl = H + l * N;
-          const T* __restrict Bl = Bt + l * N;
-          const T* __restrict Cl = Ct + l * N;
-          T* __restrict dBl = dBt + l * N;
-          T* __restrict dCl = dCt + l * N;
-          T sum_dhB = 0, sum_ddecay_a = 0;
-#pragma omp simd reduction(+ : sum_dhB, sum_ddecay_a)
-          for (int64_t n = 0; n < N; ++n) {
-            const T dhn = dh[n] * next[n] + dyl * Cl[n];
-            dh[n] = dhn;
-            dCl[n] += dyl * hl[n];
-            dBl[n] += dhn * xu;
-            sum_dhB += dhn * Bl[n];
-            const T ddecay = dhn * prev[n] * dec[n];  // ∂/∂(δ·a) through the decay
-            sum_ddecay_a += ddecay * a[n];
-            dA[n] += ddecay * dtl;
-          }
-          du[m] = dyl * d + dtl * sum_dhB;
-          const T dd = (ul * sum_dhB + sum_ddecay_a) * gate[m];
-          ddelta[m] = dd;
-          dbias += dd;
-          dD += dyl * ul;
-        }
-        for (int64_t n = 0; n < N; ++n) dA_part[bc * N + n] = dA[n];
-        dD_part[bc] = dD;
-        dbias_part[bc] = dbias;
+        const T* args[] = {u, dy, a, dt, gate};
+        const auto sums = N == kFixedN
+                              ? backward_channel<kFixedN>(L, N, tiles, args, d, at, lim, du, ddelta,
+                                                          dA_part.data() + bc * N, dh)
+                              : backward_channel<0>(L, N, tiles, args, d, at, lim, du, ddelta,
+                                                    dA_part.data() + bc * N, dh);
+        dD_part[bc] = sums.first;
+        dbias_part[bc] = sums.second;
       }
       from_tile(dBt, p.dB + bg * N * L, N, L, at);
       from_tile(dCt, p.dC + bg * N * L, N, L, at);
