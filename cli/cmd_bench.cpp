@@ -1,5 +1,7 @@
 // `vmunet bench`: median step times of training and inference, or of the selective scan alone.
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include <iostream>
 
@@ -19,21 +21,31 @@ struct BenchArgs {
   bool scan = false, train_only = false, inference_only = false, recompute = false;
 };
 
+// The scan of stage 1 (4 directions × d_inner = 2·dims[0] channels, (size / 4)² positions) of
+// --model, or of the paper's model.
+void run_scan_bench(const BenchArgs& a) {
+  const ModelConfig model = a.model.empty() ? ModelConfig{} : load_model_config(a.model);
+  ScanBenchOptions o;
+  o.batch = a.batch;
+  o.channels = 4 * 2 * model.dims.front();
+  o.dstate = model.d_state;
+  o.length = (a.size / 4) * (a.size / 4);
+  o.dtype = a.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const bool cpu = a.device == "cpu" || (a.device == "auto" && !torch::cuda::is_available());
+  o.device = cpu ? torch::kCPU : torch::kCUDA;
+  o.warmup = a.warmup;
+  o.repeats = a.steps;
+  std::cout << fmt::format("selective scan on {}, u ({}, {}, {}), N {}, {}{}\n",
+                           cpu ? "cpu" : "cuda", o.batch, o.channels, o.length, o.dstate,
+                           a.precision == "bf16" ? "bf16" : "fp32",
+                           cpu ? fmt::format(", {} threads", at::get_num_threads()) : "");
+  for (const auto& r : bench_selective_scan(o))
+    std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
+                             r.median_ms, r.min_ms, r.gbps);
+}
+
 void run_bench(const BenchArgs& a) {
-  if (a.scan) {
-    ScanBenchOptions o;
-    o.batch = a.batch;
-    o.length = (a.size / 4) * (a.size / 4);
-    o.dtype = a.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
-    o.warmup = a.warmup;
-    o.repeats = a.steps;
-    std::cout << fmt::format("selective scan, u ({}, {}, {}), N {}, {}\n", o.batch, o.channels,
-                             o.length, o.dstate, a.precision == "bf16" ? "bf16" : "fp32");
-    for (const auto& r : bench_selective_scan(o))
-      std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
-                               r.median_ms, r.min_ms, r.gbps);
-    return;
-  }
+  if (a.scan) return run_scan_bench(a);
   BenchOptions o;
   if (!a.model.empty()) o.model = load_model_config(a.model);
   o.batch = a.batch;
@@ -90,7 +102,8 @@ void add_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--scan", a->scan,
-                "time the CUDA selective-scan kernels alone (stage-1 shape of --size)");
+                "time the selective-scan kernels alone, on the GPU or the CPU (stage-1 shape of "
+                "--model at --batch and --size)");
   sub->add_flag("--recompute", a->recompute,
                 "recompute each VSS block's activations in the backward pass (train.recompute)");
   sub->add_flag("--train-only", a->train_only, "skip the inference measurement");

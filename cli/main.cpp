@@ -11,6 +11,7 @@
 #include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "worker/cpu_threads.h"
 #ifdef VMUNET_MPI
 #include "worker/mpi_communicator.h"
 #endif
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
                                         vmunet::git_describe() + ")");
   app.require_subcommand(1);
   for (const auto& add : vmunet::cli::all_commands()) add(app);
+  vmunet::configure_cpu_threads();
 #ifdef VMUNET_MPI
   // The session outlives run(), so an error on one rank aborts the job before MPI_Finalize,
   // which would otherwise wait for ranks that wait for this one.
