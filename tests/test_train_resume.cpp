@@ -79,6 +79,8 @@ class EpochLosses : public RunRecorder {
   void metric(const std::string&, const std::string&, const std::string&, double) override {}
   void case_metric(const std::string&, const std::string&, const std::string&, const std::string&,
                    double) override {}
+  void evaluation(const std::string&, int64_t, const std::string&, const std::string&,
+                  double) override {}
   void artifact(const std::string&, const std::string&, const std::string&,
                 const std::string&) override {}
   void finished(const std::string&, const std::string&, const std::string&) override {}

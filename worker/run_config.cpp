@@ -148,7 +148,7 @@ json default_run_config() {
         {"rotate", 0.5},
         {"rotation", "per_sample"},
         {"image_interpolation", "bilinear"}}},
-      {"eval", {{"threshold", 0.5}}},
+      {"eval", {{"threshold", 0.5}, {"select", "last"}}},
   };
 }
 
@@ -201,8 +201,11 @@ std::string run_key(const json& resolved) {
   // Where, under what name and how often a run logs or saves: not part of the experiment. A new
   // key belongs here only if it changes neither the weights trained nor the metrics reported.
   static const std::pair<const char*, const char*> kNotIdentity[] = {
-      {"", "name"}, {"train", "device"}, {"train", "eval_every"}, {"train", "checkpoint_every"}};
+      {"", "name"}, {"train", "device"}, {"train", "checkpoint_every"}};
   json identity = resolved;
+  if (identity.contains("train") && identity["train"].is_object() &&
+      resolved.value(json::json_pointer("/eval/select"), "last") == "last")
+    identity["train"].erase("eval_every");
   for (const auto& [section, key] : kNotIdentity) {
     json* node = &identity;
     if (*section) {
@@ -276,6 +279,13 @@ RunConfig parse_run_config(const json& r) {
                               ? Interpolation::bilinear
                               : Interpolation::nearest;
   c.threshold = probability(r["eval"]["threshold"], "eval.threshold");
+  c.eval_select = one_of(r["eval"]["select"], "eval.select", {"last", "min_test_loss"}) == "last"
+                      ? EvalSelect::last
+                      : EvalSelect::min_test_loss;
+  // The test loss is computed for the binary (ISIC) evaluation only, where the official code
+  // selects by it.
+  if (c.eval_select == EvalSelect::min_test_loss && c.model.num_classes != 1)
+    throw Error("eval.select: min_test_loss needs a binary task (model.num_classes 1); use last");
   return c;
 }
 
