@@ -98,6 +98,9 @@ TEST(RunConfig, RunKeyIgnoresNameDeviceAndCadence) {
         "model.drop_path_rate=0.1", "data.path=b.h5", "schedule.t_max=40", "loss.dice_weight=0.5",
         "augment.hflip=0", "eval.threshold=0.4"})
     EXPECT_NE(run_key(resolve_run_config(json::object(), {other})), key) << other;
+  // Under min_test_loss the evaluated epochs decide which evaluation is reported.
+  const auto min_loss = resolve_run_config({{"eval", {{"select", "min_test_loss"}}}});
+  EXPECT_NE(run_key(resolve_run_config(min_loss, {"train.eval_every=3"})), run_key(min_loss));
 }
 
 }  // namespace

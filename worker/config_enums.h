@@ -15,4 +15,7 @@ enum class RotationMode {
 
 enum class Interpolation { bilinear, nearest };
 
+// eval.select: which test evaluation a run reports (worker/eval_select.h).
+enum class EvalSelect { last, min_test_loss };
+
 }  // namespace vmunet

@@ -232,12 +232,12 @@ json load_run_config(const std::string& path, const std::vector<std::string>& ov
 std::string run_key(const json& resolved) {
   // Where, under what name and how often a run logs or saves: not part of the experiment. A new
   // key belongs here only if it changes neither the weights trained nor the metrics reported.
-  static const std::pair<const char*, const char*> kNotIdentity[] = {{"", "name"},
-                                                                     {"train", "device"},
-                                                                     {"train", "eval_every"},
-                                                                     {"train", "checkpoint_every"},
-                                                                     {"train", "recompute"}};
+  static const std::pair<const char*, const char*> kNotIdentity[] = {
+      {"", "name"}, {"train", "device"}, {"train", "checkpoint_every"}, {"train", "recompute"}};
   json identity = resolved;
+  if (identity.contains("train") && identity["train"].is_object() &&
+      resolved.value(json::json_pointer("/eval/select"), "last") == "last")
+    identity["train"].erase("eval_every");
   for (const auto& [section, key] : kNotIdentity) {
     json* node = &identity;
     if (*section) {

@@ -29,16 +29,14 @@ nlohmann::json load_run_config(const std::string& path,
 // what it trains and how it is measured: `seed`, `model`, `data` (path and synthetic recipe),
 // `train` (epochs, batch_size, max_steps_per_epoch, precision, init), `optimizer`, `schedule`,
 // `loss`, `augment` and `eval`. Left out, so that a relaunch elsewhere or with another cadence
-// finds its finished runs: `name`, `train.device`, `train.eval_every` (the final evaluation is
-// always made) and `train.checkpoint_every`. Equal configs give equal keys whatever their key
-// order, formatting, or an integer written where a float is expected.
+// finds its finished runs: `name`, `train.device`, `train.checkpoint_every`, and
+// `train.eval_every` under `eval.select: last` (the final evaluation is always made; under
+// min_test_loss the evaluated epochs decide what is reported). Equal configs give equal keys
+// whatever their key order, formatting, or an integer written where a float is expected.
 std::string run_key(const nlohmann::json& resolved);
 
 // "fp32", "tf32" or "bf16"; anything else throws vmunet::Error naming `where`.
 Precision parse_precision(const std::string& text, const std::string& where);
-
-// eval.select: which test evaluation a run reports (worker/eval_select.h).
-enum class EvalSelect { last, min_test_loss };
 
 // Typed view of a resolved config.
 struct RunConfig {
