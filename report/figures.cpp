@@ -1,7 +1,6 @@
 #include "report/figures.h"
 
 #include <spdlog/fmt/fmt.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -9,9 +8,9 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "common/error.h"
+#include "common/find_program.h"
 
 namespace vmunet::report {
 namespace {
@@ -127,15 +126,7 @@ std::string table_figure(const fs::path& data, const fs::path& png, const Table&
 
 }  // namespace
 
-std::string find_gnuplot() {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const auto candidate = fs::path(dir.empty() ? "." : dir) / "gnuplot";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
-}
+std::string find_gnuplot() { return find_program("gnuplot"); }
 
 std::vector<std::string> write_figures(const std::string& gnuplot, const std::string& dir,
                                        ResultsDb& db, const std::vector<const RunResult*>& runs,
