@@ -10,6 +10,7 @@ packages=(
   libopencv-imgcodecs-dev libopencv-imgproc-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev
+  libopenblas0-openmp
   gnuplot-nox shellcheck slurm-wlm munge
 )
 missing=()

@@ -35,6 +35,18 @@ bool same_kind(const json& def, const json& v) {
   return def.type() == v.type();
 }
 
+// `v` (of the same kind as `def`) with integers turned into floats where `def` holds floats, so
+// that 1 and 1.0 resolve, print and hash alike.
+json as_kind(const json& def, const json& v) {
+  if (def.is_number_float()) return v.get<double>();
+  if (def.is_array() && !def.empty()) {
+    json out = json::array();
+    for (const auto& e : v) out.push_back(as_kind(def[0], e));
+    return out;
+  }
+  return v;
+}
+
 // Overlays `user` on `base` (a copy of the defaults), checking keys and types against it.
 void overlay(json& base, const json& user, const std::string& path) {
   if (!user.is_object()) throw Error(path + ": expected an object, found " + type_name(user));
@@ -53,7 +65,7 @@ void overlay(json& base, const json& user, const std::string& path) {
     } else {
       if (!same_kind(slot, item.value()))
         throw Error(at + ": expected " + type_name(slot) + ", found " + item.value().dump());
-      slot = item.value();
+      slot = as_kind(slot, item.value());
     }
   }
 }
@@ -185,7 +197,30 @@ json load_run_config(const std::string& path, const std::vector<std::string>& ov
   }
 }
 
-std::string run_key(const json& resolved) { return sha256_hex(resolved.dump()).substr(0, 16); }
+std::string run_key(const json& resolved) {
+  // Where, under what name and how often a run logs or saves: not part of the experiment. A new
+  // key belongs here only if it changes neither the weights trained nor the metrics reported.
+  static const std::pair<const char*, const char*> kNotIdentity[] = {
+      {"", "name"}, {"train", "device"}, {"train", "eval_every"}, {"train", "checkpoint_every"}};
+  json identity = resolved;
+  for (const auto& [section, key] : kNotIdentity) {
+    json* node = &identity;
+    if (*section) {
+      const auto it = identity.find(section);
+      if (it == identity.end() || !it->is_object()) continue;
+      node = &*it;
+    }
+    node->erase(key);
+  }
+  return sha256_hex(identity.dump()).substr(0, 16);
+}
+
+Precision parse_precision(const std::string& text, const std::string& where) {
+  if (text == "fp32") return Precision::fp32;
+  if (text == "tf32") return Precision::tf32;
+  if (text == "bf16") return Precision::bf16;
+  throw Error(where + ": expected one of fp32, tf32, bf16, found \"" + text + "\"");
+}
 
 RunConfig parse_run_config(const json& r) {
   RunConfig c;
@@ -209,10 +244,7 @@ RunConfig parse_run_config(const json& r) {
   c.eval_every = at_least(t["eval_every"], "train.eval_every", 0);
   c.max_steps_per_epoch = at_least(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0);
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
-  const auto precision = one_of(t["precision"], "train.precision", {"fp32", "tf32", "bf16"});
-  c.precision = precision == "fp32"   ? Precision::fp32
-                : precision == "tf32" ? Precision::tf32
-                                      : Precision::bf16;
+  c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
   c.checkpoint_every = at_least(t["checkpoint_every"], "train.checkpoint_every", 1);
   c.pretrained = t["init"].get<std::string>();
 
