@@ -23,8 +23,7 @@ fail() {
 }
 
 stop() {
-  for name in slurmd slurmctld munged; do
-    local pidfile="$dir/$name.pid"
+  for pidfile in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munge/munged.pid"; do
     [[ -f "$pidfile" ]] || continue
     local pid
     pid=$(cat "$pidfile")
@@ -44,11 +43,11 @@ start() {
 
   # One munged per machine: reuse a running one (its socket answers), else start ours.
   if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-    mkdir -p /run/munge
-    chown munge:munge /run/munge
+    mkdir -p /run/munge "$dir/munge"
+    chown munge:munge /run/munge "$dir/munge"
     chown -R munge:munge /var/log/munge /var/lib/munge /etc/munge
     [[ -f /etc/munge/munge.key ]] || runuser -u munge -- mungekey --create
-    runuser -u munge -- munged --pid-file="$dir/munged.pid" ||
+    runuser -u munge -- munged --pid-file="$dir/munge/munged.pid" ||
       fail "munged did not start (see /var/log/munge/munged.log)"
     munge -n | unmunge >/dev/null || fail "munge credentials do not verify"
   fi
