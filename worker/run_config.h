@@ -55,7 +55,8 @@ struct RunConfig {
   int64_t epochs = 0, batch_size = 0, eval_every = 0, max_steps_per_epoch = 0;
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, t_max = 0, eta_min = 0;
   Precision precision = Precision::fp32;
-  std::string device;  // "auto", "cpu" or "cuda"
+  bool recompute_blocks = false;  // train.recompute: blocks (VMUNetImpl::set_recompute) or none
+  std::string device;             // "auto", "cpu" or "cuda"
   int64_t checkpoint_every = 0;
   std::string pretrained;  // VMamba checkpoint for the encoder and decoder (Table III), or empty
 
