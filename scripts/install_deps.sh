@@ -11,6 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libgtest-dev
   libopenblas0-openmp
+  gnuplot-nox shellcheck slurm-wlm munge
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -96,7 +96,7 @@ TEST(RunConfig, RunKeyIgnoresNameDeviceAndCadence) {
        {"optimizer.lr=0.002", "seed=43", "train.epochs=299", "train.batch_size=16",
         "train.precision=bf16", "train.max_steps_per_epoch=5", "train.init=vmamba.pth",
         "model.drop_path_rate=0.1", "data.path=b.h5", "schedule.t_max=40", "loss.dice_weight=0.5",
-        "augment.hflip=0", "eval.threshold=0.4"})
+        "augment.hflip=0", "eval.threshold=0.4", "eval.select=min_test_loss"})
     EXPECT_NE(run_key(resolve_run_config(json::object(), {other})), key) << other;
   // Under min_test_loss the evaluated epochs decide which evaluation is reported.
   const auto min_loss = resolve_run_config({{"eval", {{"select", "min_test_loss"}}}});

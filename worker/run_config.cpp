@@ -245,6 +245,9 @@ std::string run_key(const json& resolved) {
       if (it == identity.end() || !it->is_object()) continue;
       node = &*it;
     }
+    // Under eval.select min_test_loss the evaluation epochs choose the reported metrics.
+    const json select = resolved.contains("eval") ? resolved["eval"].value("select", "") : "";
+    if (std::string(key) == "eval_every" && select == "min_test_loss") continue;
     node->erase(key);
   }
   return sha256_hex(identity.dump()).substr(0, 16);
