@@ -38,9 +38,7 @@ void run_bench(const BenchArgs& a) {
   if (!a.model.empty()) o.model = load_model_config(a.model);
   o.batch = a.batch;
   o.size = a.size;
-  o.precision = a.precision == "fp32"   ? Precision::fp32
-                : a.precision == "tf32" ? Precision::tf32
-                                        : Precision::bf16;
+  o.precision = parse_precision(a.precision, "--precision");
   o.device = a.device;
   o.steps = a.steps;
   o.warmup = a.warmup;

@@ -7,9 +7,10 @@ packages=(
   libtorch-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libhdf5-dev libsqlite3-dev libzip-dev libssl-dev
-  libopencv-imgcodecs-dev libopencv-imgproc-dev
+  libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev
+  libopenblas0-openmp
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -167,6 +167,15 @@ std::optional<SweepRecord> ResultsDb::find_sweep(const std::string& name) {
   return sweep;
 }
 
+std::vector<SweepRecord> ResultsDb::sweeps() {
+  auto& query = statement("SELECT id, name, spec_json, created_at FROM sweeps ORDER BY name");
+  std::vector<SweepRecord> rows;
+  while (query.step())
+    rows.push_back(
+        {query.column_int(0), query.column_text(1), query.column_text(2), query.column_text(3)});
+  return rows;
+}
+
 void ResultsDb::add_run_to_sweep(int64_t sweep_id, int64_t run_id) {
   statement("INSERT OR IGNORE INTO sweep_runs (sweep_id, run_id) VALUES (?, ?)")
       .bind(1, sweep_id)
@@ -249,7 +258,11 @@ UPDATE runs SET status = ?2, error = ?3,
   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = ?1
 )sql");
-  update.bind(1, run_id).bind(2, std::string(run_status_name(status))).bind(3, error).run();
+  // One line: LibTorch's messages carry a C++ backtrace after the first, which helps nobody here.
+  update.bind(1, run_id)
+      .bind(2, std::string(run_status_name(status)))
+      .bind(3, error.substr(0, error.find('\n')))
+      .run();
   if (sqlite3_changes(db_) != 1)
     throw Error(path_ + ": no run with id " + std::to_string(run_id) + " to set " +
                 run_status_name(status));
@@ -308,6 +321,20 @@ void ResultsDb::record_artifact(int64_t run_id, const ArtifactRecord& artifact) 
       .run();
 }
 
+void ResultsDb::record_evaluation(int64_t run_id, const EvaluationRecord& e) {
+  check_finite(e.value,
+               "evaluation after epoch " + std::to_string(e.epoch) + " " + e.split + "/" + e.name);
+  statement(
+      "INSERT OR REPLACE INTO evaluations (run_id, epoch, split, name, value) "
+      "VALUES (?, ?, ?, ?, ?)")
+      .bind(1, run_id)
+      .bind(2, e.epoch)
+      .bind(3, e.split)
+      .bind(4, e.name)
+      .bind(5, e.value)
+      .run();
+}
+
 std::vector<EpochRecord> ResultsDb::epochs(int64_t run_id) {
   auto& query = statement(
       "SELECT epoch, loss, lr, seconds, images_per_s FROM epochs WHERE run_id = ? ORDER BY epoch");
@@ -341,6 +368,13 @@ std::vector<CaseRecord> ResultsDb::cases(int64_t run_id) {
   return rows;
 }
 
+void ResultsDb::remove_artifact(int64_t run_id, const std::string& path) {
+  statement("DELETE FROM artifacts WHERE run_id = ? AND path = ?")
+      .bind(1, run_id)
+      .bind(2, path)
+      .run();
+}
+
 std::vector<ArtifactRecord> ResultsDb::artifacts(int64_t run_id) {
   auto& query =
       statement("SELECT path, kind, sha256 FROM artifacts WHERE run_id = ? ORDER BY path");
@@ -348,6 +382,18 @@ std::vector<ArtifactRecord> ResultsDb::artifacts(int64_t run_id) {
   std::vector<ArtifactRecord> rows;
   while (query.step())
     rows.push_back({query.column_text(0), query.column_text(1), query.column_text(2)});
+  return rows;
+}
+
+std::vector<EvaluationRecord> ResultsDb::evaluations(int64_t run_id) {
+  auto& query = statement(
+      "SELECT epoch, split, name, value FROM evaluations WHERE run_id = ? "
+      "ORDER BY epoch, split, name");
+  query.bind(1, run_id);
+  std::vector<EvaluationRecord> rows;
+  while (query.step())
+    rows.push_back(
+        {query.column_int(0), query.column_text(1), query.column_text(2), query.column_double(3)});
   return rows;
 }
 

@@ -14,9 +14,9 @@ struct BinaryRun {
   std::string output;  // stdout and stderr together
 };
 
-// `vmunet ARGS`, from the folder `cwd` when one is given.
-inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = "") {
-  std::string cmd = std::string("'") + VMUNET_BINARY + "' " + args + " 2>&1";
+// The shell command `command`, from the folder `cwd` when one is given.
+inline BinaryRun run_shell(const std::string& command, const std::string& cwd = "") {
+  std::string cmd = "(" + command + ") 2>&1";
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
   BinaryRun r;
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -25,6 +25,11 @@ inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = ""
   for (size_t n; (n = fread(buf.data(), 1, buf.size(), pipe)) > 0;) r.output.append(buf.data(), n);
   r.status = WEXITSTATUS(pclose(pipe));
   return r;
+}
+
+// `vmunet ARGS`, from the folder `cwd` when one is given.
+inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = "") {
+  return run_shell(std::string("'") + VMUNET_BINARY + "' " + args, cwd);
 }
 
 }  // namespace vmunet::test

@@ -8,6 +8,7 @@
 #include "model/vmunet.h"
 #include "storage/dataset_tensors.h"
 #include "worker/communicator.h"
+#include "worker/losses.h"
 
 namespace vmunet {
 
@@ -17,9 +18,23 @@ struct EvalResult {
   std::map<std::string, std::map<std::string, double>> cases;
 };
 
-// inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W).
+// inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W). Besides the
+// confusion metrics, "loss" is the training loss (BCE + Dice with `loss_weights`) averaged over
+// the test samples, whatever the batch size and rank count.
 EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
-                           double threshold, int64_t batch_size, Communicator& comm);
+                           double threshold, int64_t batch_size, Communicator& comm,
+                           const LossWeights& loss_weights = {});
+
+struct SlicePrediction {
+  torch::Tensor classes;        // uint8 (D, H, W) on the CPU
+  torch::Tensor probabilities;  // float (D, K, H, W) on the CPU, when asked for; else undefined
+};
+
+// Multiclass prediction of slices (D, H, W) in [0, 1] (any device), batch by batch: each slice
+// resized to size×size (bicubic), argmax, resized back (nearest); the softmax, when asked for,
+// is resized back bilinearly.
+SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
+                               int64_t batch_size, bool probabilities = false);
 
 // Each volume's slices resized to `size` (bicubic), argmax, resized back (nearest), then scored.
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,
