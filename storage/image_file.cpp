@@ -60,7 +60,7 @@ void jpeg_message(j_common_ptr info, int level) {
   const int code = info->err->msg_code;
   const bool damage = code == JWRN_JPEG_EOF || code == JWRN_HIT_MARKER ||
                       code == JWRN_MUST_RESYNC || code == JWRN_HUFF_BAD_CODE ||
-                      code == JWRN_BOGUS_PROGRESSION || code == JWRN_ARITH_BAD_CODE;
+                      code == JWRN_BOGUS_PROGRESSION;
   if (level >= 0 || !damage) return;
   if (errors->warnings++ == 0) (*info->err->format_message)(info, errors->first);
 }
