@@ -22,14 +22,17 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
   self_attention = register_module("self_attention", SS2D(dim, d_state));
 }
 
+torch::Tensor VSSBlockImpl::branch(const torch::Tensor& x) {
+  return drop_path(self_attention->forward(layer_norm(x, ln_1)), drop_path_rate, is_training());
+}
+
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
-  // `self`: a recomputing graph calls the branch in its backward pass, which may outlive the model.
-  auto branch = [self = shared_from_this(), this](const torch::Tensor& in) {
-    return drop_path(self_attention->forward(layer_norm(in, ln_1)), drop_path_rate, is_training());
-  };
+  if (!recompute) return x + branch(x);
   // The residual sum stays outside the recomputed part, so that x's gradient adds its terms in the
-  // same order as without recomputation (and so the same bits).
-  return x + (recompute ? recomputed(branch, x) : branch(x));
+  // same order as without recomputation (and so the same bits). The graph holds the block: it
+  // calls the branch again in its backward pass, which may come after the model is gone.
+  auto self = std::static_pointer_cast<VSSBlockImpl>(shared_from_this());
+  return x + recomputed([self](const torch::Tensor& in) { return self->branch(in); }, x);
 }
 
 VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,
