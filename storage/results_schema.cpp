@@ -68,6 +68,11 @@ CREATE TABLE cases (
 ALTER TABLE runs ADD COLUMN started_at TEXT;
 ALTER TABLE runs ADD COLUMN finished_at TEXT;
 )sql"},
+      {4, "heartbeats: when a run's group was last heard from, and how long silence may last",
+       R"sql(
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_timeout_s REAL NOT NULL DEFAULT 0;
+)sql"},
   };
   return migrations;
 }

@@ -1,0 +1,41 @@
+// The RunRecorder of a group's leader under the sweep launcher: events go to the coordinator, the
+// database's only writer (queue_protocol.h). Batched, they wait for the leader's next message
+// (heartbeat or request_run); unbatched, each is sent at once as a recorder_events message.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "launcher/queue_protocol.h"
+#include "worker/run_recorder.h"
+
+namespace vmunet {
+
+class ForwardingRecorder : public RunRecorder {
+ public:
+  ForwardingRecorder(std::function<void(const Message&)> send, bool batch)
+      : send_(std::move(send)), batch_(batch) {}
+  // The events recorded since the last take(), in order (thread-safe).
+  nlohmann::json take();
+
+  void started(const RunStart& start) override;
+  void epoch(const std::string& run_key, const EpochRecord& record) override;
+  void metric(const std::string& run_key, const std::string& split, const std::string& name,
+              double value) override;
+  void case_metric(const std::string& run_key, const std::string& split,
+                   const std::string& case_name, const std::string& name, double value) override;
+  void artifact(const std::string& run_key, const std::string& kind, const std::string& path,
+                const std::string& sha256) override;
+  void finished(const std::string& run_key, const std::string& status,
+                const std::string& error) override;
+
+ private:
+  void forward(nlohmann::json event);
+  std::function<void(const Message&)> send_;
+  bool batch_;
+  std::mutex mutex_;
+  nlohmann::json pending_ = nlohmann::json::array();
+};
+
+}  // namespace vmunet
