@@ -10,6 +10,7 @@ packages=(
   libopencv-imgcodecs-dev libopencv-imgproc-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev
+  libopenblas0-openmp
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -171,7 +171,7 @@ std::optional<SweepRecord> ResultsDb::find_sweep(const std::string& name) {
 }
 
 std::vector<SweepRecord> ResultsDb::sweeps() {
-  auto& query = statement("SELECT id, name, spec_json, created_at FROM sweeps ORDER BY id");
+  auto& query = statement("SELECT id, name, spec_json, created_at FROM sweeps ORDER BY name");
   std::vector<SweepRecord> rows;
   while (query.step())
     rows.push_back(
@@ -329,6 +329,20 @@ void ResultsDb::record_artifact(int64_t run_id, const ArtifactRecord& artifact) 
       .run();
 }
 
+void ResultsDb::record_evaluation(int64_t run_id, const EvaluationRecord& e) {
+  check_finite(e.value,
+               "evaluation after epoch " + std::to_string(e.epoch) + " " + e.split + "/" + e.name);
+  statement(
+      "INSERT OR REPLACE INTO evaluations (run_id, epoch, split, name, value) "
+      "VALUES (?, ?, ?, ?, ?)")
+      .bind(1, run_id)
+      .bind(2, e.epoch)
+      .bind(3, e.split)
+      .bind(4, e.name)
+      .bind(5, e.value)
+      .run();
+}
+
 std::vector<EpochRecord> ResultsDb::epochs(int64_t run_id) {
   auto& query = statement(
       "SELECT epoch, loss, lr, seconds, images_per_s FROM epochs WHERE run_id = ? ORDER BY epoch");
@@ -369,6 +383,18 @@ std::vector<ArtifactRecord> ResultsDb::artifacts(int64_t run_id) {
   std::vector<ArtifactRecord> rows;
   while (query.step())
     rows.push_back({query.column_text(0), query.column_text(1), query.column_text(2)});
+  return rows;
+}
+
+std::vector<EvaluationRecord> ResultsDb::evaluations(int64_t run_id) {
+  auto& query = statement(
+      "SELECT epoch, split, name, value FROM evaluations WHERE run_id = ? "
+      "ORDER BY epoch, split, name");
+  query.bind(1, run_id);
+  std::vector<EvaluationRecord> rows;
+  while (query.step())
+    rows.push_back(
+        {query.column_int(0), query.column_text(1), query.column_text(2), query.column_double(3)});
   return rows;
 }
 

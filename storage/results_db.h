@@ -58,6 +58,13 @@ struct MetricRecord {
   double value = 0;
 };
 
+// One metric of one evaluation during training (every train.eval_every epochs and the last).
+struct EvaluationRecord {
+  int64_t epoch = 0;
+  std::string split, name;  // e.g. "test", "loss" or "dsc"
+  double value = 0;
+};
+
 struct CaseRecord {
   std::string split, case_name, name;  // e.g. "test", "case0001", "hd95/liver"
   double value = 0;
@@ -91,7 +98,7 @@ class ResultsDb {
   // the spec it was created with.
   int64_t ensure_sweep(const std::string& name, const std::string& spec_json);
   std::optional<SweepRecord> find_sweep(const std::string& name);
-  std::vector<SweepRecord> sweeps();  // oldest first
+  std::vector<SweepRecord> sweeps();  // by name
   void add_run_to_sweep(int64_t sweep_id, int64_t run_id);
   std::vector<RunRecord> sweep_runs(int64_t sweep_id);
 
@@ -111,11 +118,13 @@ class ResultsDb {
   void record_case(int64_t run_id, const std::string& split, const std::string& case_name,
                    const std::string& name, double value);
   void record_artifact(int64_t run_id, const ArtifactRecord& artifact);
+  void record_evaluation(int64_t run_id, const EvaluationRecord& evaluation);
 
   std::vector<EpochRecord> epochs(int64_t run_id);
   std::vector<MetricRecord> metrics(int64_t run_id);
   std::vector<CaseRecord> cases(int64_t run_id);
   std::vector<ArtifactRecord> artifacts(int64_t run_id);
+  std::vector<EvaluationRecord> evaluations(int64_t run_id);  // by epoch, split, name
 
  private:
   sql::Statement& statement(const char* sql);  // prepared once per connection, reset for reuse

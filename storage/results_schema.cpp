@@ -68,6 +68,16 @@ CREATE TABLE cases (
 ALTER TABLE runs ADD COLUMN started_at TEXT;
 ALTER TABLE runs ADD COLUMN finished_at TEXT;
 )sql"},
+      {3, "every evaluation during training, by epoch", R"sql(
+CREATE TABLE evaluations (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  epoch INTEGER NOT NULL,
+  split TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_id, epoch, split, name)
+);
+)sql"},
       {4, "heartbeats: when a run's group was last heard from, and how long silence may last",
        R"sql(
 ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;

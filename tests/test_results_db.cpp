@@ -67,7 +67,7 @@ TEST(ResultsDb, CreatesTheLatestSchemaInWalModeWithForeignKeys) {
   RawDb raw(dir / "r.db");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table :
-       {"sweeps", "runs", "sweep_runs", "epochs", "metrics", "cases", "artifacts"})
+       {"sweeps", "runs", "sweep_runs", "epochs", "metrics", "cases", "artifacts", "evaluations"})
     EXPECT_EQ(raw.text(std::string("SELECT name FROM sqlite_master WHERE name = '") + table + "'"),
               table);
   // Foreign keys are enforced on the API's connection: no rows for runs that do not exist.
@@ -139,7 +139,7 @@ TEST(ResultsDb, SweepsShareRuns) {
   EXPECT_EQ(db.sweep_runs(table4).size(), 2u);
 }
 
-TEST(ResultsDb, EpochsMetricsCasesAndArtifactsAreKeyedAndReplaced) {
+TEST(ResultsDb, EpochsMetricsCasesEvaluationsAndArtifactsAreKeyedAndReplaced) {
   TempDir dir;
   ResultsDb db(dir / "r.db");
   const int64_t id = db.upsert_run(sample_run("k"));
@@ -165,6 +165,22 @@ TEST(ResultsDb, EpochsMetricsCasesAndArtifactsAreKeyedAndReplaced) {
   ASSERT_EQ(cases.size(), 2u);
   EXPECT_EQ(cases[1].case_name, "case0002");
   EXPECT_DOUBLE_EQ(cases[1].value, 7.25);
+
+  db.record_evaluation(id, {30, "test", "dsc", 0.71});
+  db.record_evaluation(id, {60, "test", "dsc", 0.80});
+  db.record_evaluation(id, {30, "test", "loss", 0.41});
+  db.record_evaluation(id, {30, "test", "dsc", 0.72});  // a resumed run evaluates epoch 30 again
+  const auto evaluations = db.evaluations(id);
+  ASSERT_EQ(evaluations.size(), 3u);
+  EXPECT_EQ(evaluations[0].epoch, 30);
+  EXPECT_EQ(evaluations[0].name, "dsc");
+  EXPECT_DOUBLE_EQ(evaluations[0].value, 0.72);
+  EXPECT_EQ(evaluations[1].name, "loss");
+  EXPECT_EQ(evaluations[2].epoch, 60);
+  EXPECT_NE(error_of([&] {
+              db.record_evaluation(id, {90, "test", "dsc", NAN});
+            }).find("evaluation after epoch 90 test/dsc is nan, not finite"),
+            std::string::npos);
 
   const std::string sha(64, 'a');
   db.record_artifact(id, {"runs/k/best.pt", "checkpoint", sha});
@@ -218,6 +234,8 @@ TEST(ResultsDb, MigratesAVersionOneDatabaseKeepingItsRows) {
   EXPECT_DOUBLE_EQ(db.metrics(run.id)[0].value, 0.88);
   db.record_case(run.id, "test", "case0001", "dsc/liver", 0.95);  // version 2's table
   EXPECT_EQ(db.cases(run.id).size(), 1u);
+  db.record_evaluation(run.id, {30, "test", "dsc", 0.81});  // version 3's table
+  EXPECT_EQ(db.evaluations(run.id).size(), 1u);
 }
 
 TEST(ResultsDb, ReadOnlyOpeningNeedsTheCurrentSchema) {
@@ -227,9 +245,9 @@ TEST(ResultsDb, ReadOnlyOpeningNeedsTheCurrentSchema) {
     raw.exec(results_migrations().front().sql);
     raw.exec("PRAGMA user_version = 1");
   }
-  EXPECT_NE(error_of([&] {
-              ResultsDb(dir / "old.db", ResultsDb::Mode::read_only);
-            }).find("schema version 1 is older than this vmunet's 2"),
+  EXPECT_NE(error_of([&] { ResultsDb(dir / "old.db", ResultsDb::Mode::read_only); })
+                .find("schema version 1 is older than this vmunet's " +
+                      std::to_string(latest_results_schema())),
             std::string::npos);
   EXPECT_NE(error_of([&] {
               ResultsDb(dir / "absent.db", ResultsDb::Mode::read_only);
@@ -240,11 +258,13 @@ TEST(ResultsDb, ReadOnlyOpeningNeedsTheCurrentSchema) {
 TEST(ResultsDb, ADatabaseFromANewerVersionIsRefused) {
   TempDir dir;
   { ResultsDb(dir / "r.db"); }
-  { RawDb(dir / "r.db").exec("PRAGMA user_version = 3"); }
+  const int latest = latest_results_schema();
+  { RawDb(dir / "r.db").exec("PRAGMA user_version = " + std::to_string(latest + 1)); }
   for (auto mode : {ResultsDb::Mode::read_write, ResultsDb::Mode::read_only})
     EXPECT_NE(error_of([&] { ResultsDb(dir / "r.db", mode); })
-                  .find("r.db: results database schema version 3 was written by a newer vmunet "
-                        "(this one knows up to version 2); upgrade vmunet or use another --db"),
+                  .find("r.db: results database schema version " + std::to_string(latest + 1) +
+                        " was written by a newer vmunet (this one knows up to version " +
+                        std::to_string(latest) + "); upgrade vmunet or use another --db"),
               std::string::npos);
 }
 

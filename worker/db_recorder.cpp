@@ -45,6 +45,11 @@ void DbRecorder::case_metric(const std::string& run_key, const std::string& spli
   db_.record_case(id(run_key), split, case_name, name, value);
 }
 
+void DbRecorder::evaluation(const std::string& run_key, int64_t epoch, const std::string& split,
+                            const std::string& name, double value) {
+  db_.record_evaluation(id(run_key), {epoch, split, name, value});
+}
+
 void DbRecorder::artifact(const std::string& run_key, const std::string& kind,
                           const std::string& path, const std::string& sha256) {
   db_.record_artifact(id(run_key), {path, kind, sha256});

@@ -9,27 +9,37 @@
 namespace vmunet {
 
 EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
-                           double threshold, int64_t batch_size, Communicator& comm) {
+                           double threshold, int64_t batch_size, Communicator& comm,
+                           const LossWeights& loss_weights) {
   torch::NoGradGuard no_grad;
   model->eval();
   BinaryConfusion confusion;
+  // BCE and Dice are both means over samples of equal size, so the batch losses weighted by their
+  // sample counts sum to the loss over the whole test split.
+  double loss_sum = 0;
   const auto [begin, end] = rank_share(inputs.size(0), comm.rank(), comm.size());
   for (int64_t i = begin; i < end; i += batch_size) {
     const int64_t n = std::min(batch_size, end - i);
     auto probs = model->output(model->forward(inputs.narrow(0, i, n)));
+    const auto target = network_target(masks.narrow(0, i, n), Task::binary).to(probs.dtype());
+    loss_sum += n * bce_dice_loss(probs, target, loss_weights).item<double>();
     confusion.add(probs.squeeze(1), masks.narrow(0, i, n), threshold);
   }
   const auto counts = confusion.to_array();
   auto t = torch::tensor(std::vector<int64_t>(counts.begin(), counts.end()), torch::kLong);
   comm.all_reduce_sum(t);
+  auto loss = torch::tensor({loss_sum}, torch::kDouble);
+  comm.all_reduce_sum(loss);
   std::array<int64_t, 4> total{};
   for (int k = 0; k < 4; ++k) total[k] = t[k].item<int64_t>();
   const auto all = BinaryConfusion::from_array(total);
   const auto m = all.metrics();
   EvalResult r;
-  r.metrics = {{"miou", m.miou},       {"dsc", m.dsc},         {"acc", m.acc},
-               {"spe", m.spe},         {"sen", m.sen},         {"tp", double(all.tp)},
-               {"fp", double(all.fp)}, {"fn", double(all.fn)}, {"tn", double(all.tn)}};
+  r.metrics = {{"miou", m.miou},       {"dsc", m.dsc},
+               {"acc", m.acc},         {"spe", m.spe},
+               {"sen", m.sen},         {"tp", double(all.tp)},
+               {"fp", double(all.fp)}, {"fn", double(all.fn)},
+               {"tn", double(all.tn)}, {"loss", loss.item<double>() / double(inputs.size(0))}};
   return r;
 }
 

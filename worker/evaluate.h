@@ -8,6 +8,7 @@
 #include "model/vmunet.h"
 #include "storage/dataset_tensors.h"
 #include "worker/communicator.h"
+#include "worker/losses.h"
 
 namespace vmunet {
 
@@ -17,9 +18,12 @@ struct EvalResult {
   std::map<std::string, std::map<std::string, double>> cases;
 };
 
-// inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W).
+// inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W). Besides the
+// confusion metrics, "loss" is the training loss (BCE + Dice with `loss_weights`) averaged over
+// the test samples, whatever the batch size and rank count.
 EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
-                           double threshold, int64_t batch_size, Communicator& comm);
+                           double threshold, int64_t batch_size, Communicator& comm,
+                           const LossWeights& loss_weights = {});
 
 // Each volume's slices resized to `size` (bicubic), argmax, resized back (nearest), then scored.
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,

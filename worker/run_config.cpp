@@ -136,7 +136,7 @@ json default_run_config() {
         {"rotate", 0.5},
         {"rotation", "per_sample"},
         {"image_interpolation", "bilinear"}}},
-      {"eval", {{"threshold", 0.5}}},
+      {"eval", {{"threshold", 0.5}, {"select", "last"}}},
   };
 }
 
@@ -244,6 +244,13 @@ RunConfig parse_run_config(const json& r) {
                               ? Interpolation::bilinear
                               : Interpolation::nearest;
   c.threshold = probability(r["eval"]["threshold"], "eval.threshold");
+  c.eval_select = one_of(r["eval"]["select"], "eval.select", {"last", "min_test_loss"}) == "last"
+                      ? EvalSelect::last
+                      : EvalSelect::min_test_loss;
+  // The test loss is computed for the binary (ISIC) evaluation only, where the official code
+  // selects by it.
+  if (c.eval_select == EvalSelect::min_test_loss && c.model.num_classes != 1)
+    throw Error("eval.select: min_test_loss needs a binary task (model.num_classes 1); use last");
   return c;
 }
 

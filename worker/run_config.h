@@ -31,6 +31,9 @@ std::string run_key(const nlohmann::json& resolved);
 
 enum class Precision { fp32, tf32, bf16 };
 
+// eval.select: which test evaluation a run reports (worker/eval_select.h).
+enum class EvalSelect { last, min_test_loss };
+
 // Typed view of a resolved config.
 struct RunConfig {
   std::string name;
@@ -60,6 +63,7 @@ struct RunConfig {
   Interpolation image_interpolation = Interpolation::bilinear;
 
   double threshold = 0.5;
+  EvalSelect eval_select = EvalSelect::last;
 };
 
 RunConfig parse_run_config(const nlohmann::json& resolved);

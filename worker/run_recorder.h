@@ -28,6 +28,10 @@ class RunRecorder {
   // One per-case value, e.g. case "case0001", name "dsc/aorta".
   virtual void case_metric(const std::string& run_key, const std::string& split,
                            const std::string& case_name, const std::string& name, double value) = 0;
+  // One metric of the evaluation after `epoch` (every train.eval_every epochs and the last),
+  // e.g. split "test", name "dsc" or "loss": the curve the report's figures draw.
+  virtual void evaluation(const std::string& run_key, int64_t epoch, const std::string& split,
+                          const std::string& name, double value) = 0;
   virtual void artifact(const std::string& run_key, const std::string& kind,
                         const std::string& path, const std::string& sha256) = 0;
   // status: done | failed | oom | diverged | preempted; error empty unless failed.

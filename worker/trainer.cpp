@@ -19,6 +19,7 @@
 #include "worker/checkpoint.h"
 #include "worker/data_pipeline.h"
 #include "worker/device.h"
+#include "worker/eval_select.h"
 #include "worker/evaluate.h"
 #include "worker/gradient_reducer.h"
 #include "worker/losses.h"
@@ -86,17 +87,17 @@ RankLoss rank_loss(VMUNet& model, const torch::Tensor& logits, const torch::Tens
   return {ce + w.dice * dice, (ce + share * w.dice * dice).detach()};
 }
 
-// The test split's metrics (ISIC confusion or Synapse volumes), logged by the leader and, for
-// the final evaluation, recorded with the per-case rows.
-std::map<std::string, double> evaluate_test(VMUNet& model, const DatasetTensors& data,
-                                            const RunConfig& cfg, Communicator& comm,
-                                            RunRecorder* rec, const std::string& key, int64_t epoch,
-                                            bool final) {
+// The test split's metrics (ISIC confusion or Synapse volumes), logged by the leader and recorded
+// as the evaluation after `epoch`.
+EvalResult evaluate_test(VMUNet& model, const DatasetTensors& data, const RunConfig& cfg,
+                         Communicator& comm, RunRecorder* rec, const std::string& key,
+                         int64_t epoch) {
   const Task task = data.meta.task;
   const EvalResult ev =
       task == Task::binary
           ? evaluate_binary(model, network_input(data.test.images, data.meta.test_norm, task),
-                            data.test.masks, cfg.threshold, cfg.batch_size, comm)
+                            data.test.masks, cfg.threshold, cfg.batch_size, comm,
+                            {cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight})
           : evaluate_volumes(model, data.volumes, data.meta, data.meta.resolution, cfg.batch_size,
                              comm);
   if (comm.rank() == 0) {
@@ -107,12 +108,17 @@ std::map<std::string, double> evaluate_test(VMUNet& model, const DatasetTensors&
                                             : fmt::format("  {} {:.4f}", k, v);
     spdlog::info("test after epoch {}:{}", epoch, line);
   }
-  if (rec && final) {
-    for (const auto& [k, v] : ev.metrics) rec->metric(key, "test", k, v);
-    for (const auto& [c, values] : ev.cases)
-      for (const auto& [k, v] : values) rec->case_metric(key, "test", c, k, v);
-  }
-  return ev.metrics;
+  if (rec)
+    for (const auto& [k, v] : ev.metrics) rec->evaluation(key, epoch, "test", k, v);
+  return ev;
+}
+
+// The run's reported test metrics, with the per-case rows.
+void record_final(RunRecorder* rec, const std::string& key, const EvalResult& ev) {
+  if (!rec) return;
+  for (const auto& [k, v] : ev.metrics) rec->metric(key, "test", k, v);
+  for (const auto& [c, values] : ev.cases)
+    for (const auto& [k, v] : values) rec->case_metric(key, "test", c, k, v);
 }
 
 }  // namespace
@@ -191,6 +197,8 @@ TrainResult train_run(const TrainRequest& req) {
         if (leader) spdlog::info("resumed from {} (epoch {})", ckpt->path, start_epoch);
       }
     }
+    EvalSelection selection(cfg.eval_select, run_dir + "/selected_evaluation.json", req.resume,
+                            start_epoch);
 
     const int64_t steps_full = (N + cfg.batch_size - 1) / cfg.batch_size;
     const int64_t steps =
@@ -262,10 +270,10 @@ TrainResult train_run(const TrainRequest& req) {
       if (rec) rec->epoch(result.run_key, {epoch + 1, mean_loss, lr, seconds, images / seconds});
 
       const bool last = epoch + 1 == cfg.epochs;
-      if (last || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0)) {
-        result.metrics =
-            evaluate_test(model, data, cfg, comm, rec, result.run_key, epoch + 1, last);
-      }
+      if (last || (cfg.eval_every > 0 && (epoch + 1) % cfg.eval_every == 0))
+        selection.offer(epoch + 1,
+                        evaluate_test(model, data, cfg, comm, rec, result.run_key, epoch + 1),
+                        leader);
       const bool stopping =
           req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
       if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0)) {
@@ -280,10 +288,18 @@ TrainResult train_run(const TrainRequest& req) {
     }
     if (start_epoch >= cfg.epochs) {  // resumed a finished run: report its final evaluation
       result.epochs = start_epoch;
-      result.metrics =
-          evaluate_test(model, data, cfg, comm, rec, result.run_key, start_epoch, true);
+      selection.offer(start_epoch,
+                      evaluate_test(model, data, cfg, comm, rec, result.run_key, start_epoch),
+                      leader);
     }
-    if (result.status.empty()) result.status = "done";
+    if (result.status.empty()) {
+      result.status = "done";
+      result.metrics = selection.selected()->metrics;
+      record_final(rec, result.run_key, *selection.selected());
+      if (leader && cfg.eval_select == EvalSelect::min_test_loss)
+        spdlog::info("reporting the evaluation after epoch {} (lowest test loss)",
+                     selection.selected_epoch());
+    }
   } catch (const c10::OutOfMemoryError& e) {
     result.status = "oom";
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
