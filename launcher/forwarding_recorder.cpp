@@ -51,6 +51,13 @@ void ForwardingRecorder::case_metric(const std::string& run_key, const std::stri
       {{"split", split}, {"case_name", case_name}, {"name", name}, {"value", value}}));
 }
 
+void ForwardingRecorder::evaluation(const std::string& run_key, int64_t epoch,
+                                    const std::string& split, const std::string& name,
+                                    double value) {
+  forward(recorder_event("evaluation", run_key,
+                         {{"epoch", epoch}, {"split", split}, {"name", name}, {"value", value}}));
+}
+
 void ForwardingRecorder::artifact(const std::string& run_key, const std::string& kind,
                                   const std::string& path, const std::string& sha256) {
   forward(

@@ -25,6 +25,8 @@ class ForwardingRecorder : public RunRecorder {
               double value) override;
   void case_metric(const std::string& run_key, const std::string& split,
                    const std::string& case_name, const std::string& name, double value) override;
+  void evaluation(const std::string& run_key, int64_t epoch, const std::string& split,
+                  const std::string& name, double value) override;
   void artifact(const std::string& run_key, const std::string& kind, const std::string& path,
                 const std::string& sha256) override;
   void finished(const std::string& run_key, const std::string& status,

@@ -71,6 +71,8 @@ void apply_recorder_event(const nlohmann::json& e, RunRecorder& to) {
     to.metric(key, e.at("split"), e.at("name"), e.at("value"));
   } else if (event == "case_metric") {
     to.case_metric(key, e.at("split"), e.at("case_name"), e.at("name"), e.at("value"));
+  } else if (event == "evaluation") {
+    to.evaluation(key, e.at("epoch"), e.at("split"), e.at("name"), e.at("value"));
   } else if (event == "artifact") {
     to.artifact(key, e.at("kind"), e.at("path"), e.at("sha256"));
   } else if (event == "finished") {
