@@ -4,18 +4,18 @@
 
 namespace vmunet {
 
-nlohmann::json ForwardingRecorder::take() {
+void ForwardingRecorder::send_with_events(Message message) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return std::exchange(pending_, nlohmann::json::array());
+  message.body["events"] = std::exchange(pending_, nlohmann::json::array());
+  send_(message);
 }
 
 void ForwardingRecorder::forward(nlohmann::json event) {
-  if (!batch_) {
-    send_({MessageType::recorder_events, {{"events", nlohmann::json::array({std::move(event)})}}});
-    return;
-  }
   std::lock_guard<std::mutex> lock(mutex_);
   pending_.push_back(std::move(event));
+  if (!batch_)
+    send_({MessageType::recorder_events,
+           {{"events", std::exchange(pending_, nlohmann::json::array())}}});
 }
 
 void ForwardingRecorder::started(const RunStart& s) {

@@ -16,8 +16,10 @@ class ForwardingRecorder : public RunRecorder {
  public:
   ForwardingRecorder(std::function<void(const Message&)> send, bool batch)
       : send_(std::move(send)), batch_(batch) {}
-  // The events recorded since the last take(), in order (thread-safe).
-  nlohmann::json take();
+  // Sends `message` with the events recorded since the last send attached as "events". Taking
+  // and sending happen under one lock, so events leave in the order they were recorded whichever
+  // thread sends (the heartbeat thread or the run's).
+  void send_with_events(Message message);
 
   void started(const RunStart& start) override;
   void epoch(const std::string& run_key, const EpochRecord& record) override;

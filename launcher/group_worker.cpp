@@ -14,19 +14,19 @@
 namespace vmunet {
 namespace {
 
-// Sends a heartbeat for `run_key`, with the events recorded since the last one, every interval
-// until destroyed.
-class HeartbeatThread {
+// While a run trains, sends a heartbeat for it (with the events recorded since the last message)
+// every interval. One thread for the worker's life: runs may take milliseconds.
+class Heartbeat {
  public:
-  HeartbeatThread(CoordinatorLink& link, ForwardingRecorder& recorder, std::string run_key,
-                  double interval_s)
-      : thread_([this, &link, &recorder, key = std::move(run_key), interval_s] {
-          const auto period = std::chrono::duration<double>(interval_s);
+  Heartbeat(ForwardingRecorder& recorder, double interval_s)
+      : thread_([this, &recorder, period = std::chrono::duration<double>(interval_s)] {
           std::unique_lock<std::mutex> lock(mutex_);
           while (!cv_.wait_for(lock, period, [this] { return done_; }))
-            link.send({MessageType::heartbeat, {{"run_key", key}, {"events", recorder.take()}}});
+            if (!run_key_.empty())
+              recorder.send_with_events({MessageType::heartbeat, {{"run_key", run_key_}}});
         }) {}
-  ~HeartbeatThread() {
+  ~Heartbeat() {
+    set_run("");
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_ = true;
@@ -34,11 +34,16 @@ class HeartbeatThread {
     cv_.notify_all();
     thread_.join();
   }
+  void set_run(const std::string& run_key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    run_key_ = run_key;
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
+  std::string run_key_;
   std::thread thread_;
 };
 
@@ -49,9 +54,10 @@ RunAssignment assignment(const nlohmann::json& b) {
 }
 
 // The leader's next assignment, or nothing when the coordinator has no more work. `request`
-// carries the end of the previous run, if any.
-std::optional<RunAssignment> request_run(CoordinatorLink& link, nlohmann::json request) {
-  link.send({MessageType::request_run, std::move(request)});
+// carries the end of the previous run, if any, and the events not yet sent.
+std::optional<RunAssignment> request_run(CoordinatorLink& link, ForwardingRecorder& recorder,
+                                         nlohmann::json request) {
+  recorder.send_with_events({MessageType::request_run, std::move(request)});
   const Message reply = link.receive();
   if (reply.type == MessageType::no_more_work) return std::nullopt;
   if (reply.type != MessageType::assign_run)
@@ -79,30 +85,28 @@ void work_sweep(CoordinatorLink& link, const GroupContext& group, MPI_Comm group
   const bool leader = group.rank == 0;
   ForwardingRecorder recorder([&link](const Message& m) { link.send(m); },
                               options.heartbeat_thread);
+  std::optional<Heartbeat> heartbeat;
+  if (leader && options.heartbeat_thread) heartbeat.emplace(recorder, options.heartbeat_interval_s);
   nlohmann::json request = {{"group", group.group}};
   while (true) {
     std::optional<RunAssignment> run;
     request["stopping"] = stop.load();
-    request["events"] = recorder.take();
-    if (leader) run = request_run(link, std::exchange(request, {{"group", group.group}}));
+    if (leader) run = request_run(link, recorder, std::exchange(request, {{"group", group.group}}));
     if (group.size > 1) run = share(std::move(run), group_control);
     if (!run) return;
 
     RunOutcome outcome;
     std::string fatal;
-    {
-      std::optional<HeartbeatThread> heartbeat;
-      if (leader && options.heartbeat_thread)
-        heartbeat.emplace(link, recorder, run->run_key, options.heartbeat_interval_s);
-      try {
-        outcome = executor.execute(*run, leader ? &recorder : nullptr, stop);
-      } catch (const std::exception& e) {
-        outcome = {RunStatus::failed, first_line(e.what())};
-        if (group.size > 1) fatal = outcome.error;
-      }
+    if (heartbeat) heartbeat->set_run(run->run_key);
+    try {
+      outcome = executor.execute(*run, leader ? &recorder : nullptr, stop);
+    } catch (const std::exception& e) {
+      outcome = {RunStatus::failed, first_line(e.what())};
+      if (group.size > 1) fatal = outcome.error;
     }
+    if (heartbeat) heartbeat->set_run("");
     if (!fatal.empty()) {
-      if (leader) link.send({MessageType::recorder_events, {{"events", recorder.take()}}});
+      if (leader) recorder.send_with_events({MessageType::recorder_events});
       link.send({MessageType::run_finished,
                  {{"run_key", run->run_key}, {"status", "failed"}, {"error", fatal}}});
       link.receive();  // finished_ack: the failure is in the database

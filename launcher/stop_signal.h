@@ -3,13 +3,14 @@
 // run at the next step boundary (TrainRequest::stop), records it preempted, and the job exits
 // kSweepInterrupted. A second SIGINT kills the process (the default action comes back).
 //
-// Under Open MPI 4.1's mpirun: SIGUSR1 (and SIGUSR2) sent to mpirun is forwarded to every rank
-// and nothing else happens, so the ranks stop cleanly however long their checkpoint takes.
-// SIGTERM (and SIGINT) to mpirun make it terminate the job: it sends SIGTERM to every rank and
-// SIGKILL odls_base_sigkill_timeout seconds later (default 1 s on this machine; measured in
-// tests/test_sweep_preempt.cpp). Give ranks time to checkpoint with
-// `mpirun --mca odls_base_sigkill_timeout 30` (or OMPI_MCA_odls_base_sigkill_timeout=30), or send
-// SIGUSR1. A rank killed before it checkpoints leaves its run `running`: the relaunch resumes it
+// Under Open MPI 4.1's mpirun (measured on Debian 12): SIGUSR1 (and SIGUSR2) sent to mpirun is
+// forwarded to every rank and nothing else happens, so the ranks stop cleanly however long their
+// checkpoint takes, and mpirun exits with the ranks' code (kSweepInterrupted). SIGTERM (and
+// SIGINT) make mpirun end the job: it sends SIGTERM to every rank and SIGKILL
+// odls_base_sigkill_timeout seconds later (default 1 s), and exits 1 whatever the ranks return.
+// Give ranks time to checkpoint with `mpirun --mca odls_base_sigkill_timeout 30` (or
+// OMPI_MCA_odls_base_sigkill_timeout=30), or signal with SIGUSR1. Slurm's srun signals the ranks
+// directly. A rank killed before it checkpoints leaves its run `running`: the relaunch resumes it
 // from its newest checkpoint.
 #pragma once
 

@@ -97,7 +97,7 @@ SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executor
   VMUNET_LAUNCHER_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size));
   VMUNET_LAUNCHER_MPI(MPI_Query_thread(&provided));
   const bool threaded = provided == MPI_THREAD_MULTIPLE;
-  const int first_worker = threaded || size == 1 ? 0 : 1;
+  const int first_worker = threaded ? 0 : 1;
   MPI_Comm control;
   VMUNET_LAUNCHER_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &control));
 
@@ -177,9 +177,12 @@ SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executor
 }  // namespace
 
 SweepResult run_sweep(const SweepOptions& o, const ExecutorFactory& executors) {
-  int mpi = 0, rank = 0;
+  int mpi = 0, rank = 0, size = 1;
   MPI_Initialized(&mpi);
-  if (mpi) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (mpi) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+  }
   if (o.dry_run) {
     if (rank == 0) {
       const Planned p = plan_sweep(o);
@@ -188,7 +191,8 @@ SweepResult run_sweep(const SweepOptions& o, const ExecutorFactory& executors) {
     return {};
   }
   const auto& stop = install_stop_handlers();
-  return mpi ? run_under_mpi(o, executors, stop) : run_in_process(o, executors, stop);
+  // One rank needs no messages: its coordinator runs in-process, under mpirun or not.
+  return size > 1 ? run_under_mpi(o, executors, stop) : run_in_process(o, executors, stop);
 }
 
 }  // namespace vmunet

@@ -14,9 +14,9 @@ struct BinaryRun {
   std::string output;  // stdout and stderr together
 };
 
-// `vmunet ARGS`, from the folder `cwd` when one is given.
-inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = "") {
-  std::string cmd = std::string("'") + VMUNET_BINARY + "' " + args + " 2>&1";
+// A shell command line (stderr joined to stdout), from the folder `cwd` when one is given.
+inline BinaryRun run_command(std::string cmd, const std::string& cwd = "") {
+  cmd += " 2>&1";
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
   BinaryRun r;
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -25,6 +25,18 @@ inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = ""
   for (size_t n; (n = fread(buf.data(), 1, buf.size(), pipe)) > 0;) r.output.append(buf.data(), n);
   r.status = WEXITSTATUS(pclose(pipe));
   return r;
+}
+
+// `vmunet ARGS`, from the folder `cwd` when one is given.
+inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = "") {
+  return run_command(std::string("'") + VMUNET_BINARY + "' " + args, cwd);
+}
+
+// `mpirun --oversubscribe -np N COMMAND`, one thread per rank, allowed as root.
+inline std::string mpirun(int ranks, const std::string& command) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 mpirun "
+         "--oversubscribe -np " +
+         std::to_string(ranks) + " " + command;
 }
 
 }  // namespace vmunet::test
