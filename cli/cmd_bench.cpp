@@ -1,5 +1,7 @@
 // `vmunet bench`: median step times of training and inference, or of the selective scan alone.
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <torch/cuda.h>
 
 #include <iostream>
 
@@ -16,34 +18,43 @@ struct BenchArgs {
   std::string model, precision = "fp32", device = "auto";
   int64_t batch = 32, size = 256;
   int steps = 20, warmup = 5;
-  bool scan = false, train_only = false, inference_only = false;
+  bool scan = false, train_only = false, inference_only = false, recompute = false;
 };
 
+// The scan of stage 1 (4 directions × d_inner = 2·dims[0] channels, (size / 4)² positions) of
+// --model, or of the paper's model.
+void run_scan_bench(const BenchArgs& a) {
+  const ModelConfig model = a.model.empty() ? ModelConfig{} : load_model_config(a.model);
+  ScanBenchOptions o;
+  o.batch = a.batch;
+  o.channels = 4 * 2 * model.dims.front();
+  o.dstate = model.d_state;
+  o.length = (a.size / 4) * (a.size / 4);
+  o.dtype = a.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
+  const bool cpu = a.device == "cpu" || (a.device == "auto" && !torch::cuda::is_available());
+  o.device = cpu ? torch::kCPU : torch::kCUDA;
+  o.warmup = a.warmup;
+  o.repeats = a.steps;
+  std::cout << fmt::format("selective scan on {}, u ({}, {}, {}), N {}, {}{}\n",
+                           cpu ? "cpu" : "cuda", o.batch, o.channels, o.length, o.dstate,
+                           a.precision == "bf16" ? "bf16" : "fp32",
+                           cpu ? fmt::format(", {} threads", at::get_num_threads()) : "");
+  for (const auto& r : bench_selective_scan(o))
+    std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
+                             r.median_ms, r.min_ms, r.gbps);
+}
+
 void run_bench(const BenchArgs& a) {
-  if (a.scan) {
-    ScanBenchOptions o;
-    o.batch = a.batch;
-    o.length = (a.size / 4) * (a.size / 4);
-    o.dtype = a.precision == "bf16" ? torch::kBFloat16 : torch::kFloat;
-    o.warmup = a.warmup;
-    o.repeats = a.steps;
-    std::cout << fmt::format("selective scan, u ({}, {}, {}), N {}, {}\n", o.batch, o.channels,
-                             o.length, o.dstate, a.precision == "bf16" ? "bf16" : "fp32");
-    for (const auto& r : bench_selective_scan(o))
-      std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
-                               r.median_ms, r.min_ms, r.gbps);
-    return;
-  }
+  if (a.scan) return run_scan_bench(a);
   BenchOptions o;
   if (!a.model.empty()) o.model = load_model_config(a.model);
   o.batch = a.batch;
   o.size = a.size;
-  o.precision = a.precision == "fp32"   ? Precision::fp32
-                : a.precision == "tf32" ? Precision::tf32
-                                        : Precision::bf16;
+  o.precision = parse_precision(a.precision, "--precision");
   o.device = a.device;
   o.steps = a.steps;
   o.warmup = a.warmup;
+  o.recompute = a.recompute;
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
     comm = make_world_communicator(a.device);
@@ -56,11 +67,12 @@ void run_bench(const BenchArgs& a) {
   if (!leader) return;
   for (const auto& r : results)
     std::cout << fmt::format(
-        "{:<9} {}{} batch {}{} {}x{} {}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
+        "{:<9} {}{} batch {}{} {}x{} {}{}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
         "{:.2f} GiB, median of {} after {} warm-up\n",
         r.mode, r.ranks > 1 ? fmt::format("{} x ", r.ranks) : "", r.device_name, o.batch,
-        r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision, r.median_ms, r.min_ms,
-        r.images_per_s, r.peak_gib, o.steps, o.warmup);
+        r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision,
+        a.recompute && r.mode == "train" ? " recompute" : "", r.median_ms, r.min_ms, r.images_per_s,
+        r.peak_gib, o.steps, o.warmup);
 }
 
 void add_bench(CLI::App& app) {
@@ -90,7 +102,10 @@ void add_bench(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--scan", a->scan,
-                "time the CUDA selective-scan kernels alone (stage-1 shape of --size)");
+                "time the selective-scan kernels alone, on the GPU or the CPU (stage-1 shape of "
+                "--model at --batch and --size)");
+  sub->add_flag("--recompute", a->recompute,
+                "recompute each VSS block's activations in the backward pass (train.recompute)");
   sub->add_flag("--train-only", a->train_only, "skip the inference measurement");
   sub->add_flag("--inference-only", a->inference_only, "skip the training measurement");
   sub->callback([a] {

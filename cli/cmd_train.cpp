@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "storage/results_db.h"
 #include "worker/db_recorder.h"
+#include "worker/device.h"
 #include "worker/mpi_communicator.h"
 #include "worker/run_config.h"
 #include "worker/trainer.h"
@@ -26,9 +27,10 @@ void run_train(const TrainArgs& a) {
   req.config = load_run_config(a.config, a.sets);
   req.runs_dir = a.out;
   req.resume = a.resume;
+  req.device = choose_device(parse_run_config(req.config).device, local_rank());
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
-    comm = make_world_communicator(parse_run_config(req.config).device);
+    comm = make_group_communicator(MPI_COMM_WORLD, *req.device);
     req.comm = comm.get();
   }
   std::unique_ptr<ResultsDb> db;
@@ -39,8 +41,9 @@ void run_train(const TrainArgs& a) {
     req.recorder = recorder.get();
   }
   const auto result = train_run(req);
-  if (result.status != "done")
-    throw Error("run " + result.run_key + " ended " + result.status + ": " + result.error);
+  if (result.status != RunStatus::done)
+    throw Error("run " + result.run_key + " ended " + run_status_name(result.status) + ": " +
+                result.error);
   if (!comm || comm->rank() == 0) {
     std::cout << "run " << result.run_key << " done after " << result.epochs << " epochs";
     for (const auto& [k, v] : result.metrics)

@@ -8,20 +8,45 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "worker/cpu_threads.h"
 #ifdef VMUNET_MPI
 #include "worker/mpi_communicator.h"
 #endif
 
 namespace {
 
+// Prints the error's first line, naming the rank in a job of several, and ends every rank: the
+// others may be waiting in a collective for this one. MPI must still be running here.
 int fail(const std::string& what) {
-  std::cerr << "vmunet: error: " << what.substr(0, what.find('\n')) << "\n";
+  std::string where;
+#ifdef VMUNET_MPI
+  if (vmunet::MpiSession::world_size() > 1)
+    where = "rank " + std::to_string(vmunet::MpiSession::world_rank()) + " of " +
+            std::to_string(vmunet::MpiSession::world_size()) + ": ";
+#endif
+  std::cerr << "vmunet: error: " << where << what.substr(0, what.find('\n')) << std::endl;
 #ifdef VMUNET_MPI
   vmunet::MpiSession::abort_all(1);
 #endif
   return 1;
+}
+
+// Parses the command line and runs the chosen subcommand's callback, turning every error into
+// fail()'s line and exit status.
+int run(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return vmunet::cli::report_parse_error(app, e, argc, argv);
+  } catch (const c10::Error& e) {
+    return fail(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  return 0;
 }
 
 }  // namespace
@@ -34,18 +59,16 @@ int main(int argc, char** argv) {
                                         vmunet::git_describe() + ")");
   app.require_subcommand(1);
   for (const auto& add : vmunet::cli::all_commands()) add(app);
-  try {
+  vmunet::configure_cpu_threads();
 #ifdef VMUNET_MPI
-    std::unique_ptr<vmunet::MpiSession> mpi;
+  // The session outlives run(), so an error on one rank aborts the job before MPI_Finalize,
+  // which would otherwise wait for ranks that wait for this one.
+  std::unique_ptr<vmunet::MpiSession> mpi;
+  try {
     if (vmunet::launched_under_mpi()) mpi = std::make_unique<vmunet::MpiSession>(&argc, &argv);
-#endif
-    app.parse(argc, argv);  // the chosen subcommand's callback does the work
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const c10::Error& e) {
-    return fail(e.what_without_backtrace());
   } catch (const std::exception& e) {
     return fail(e.what());
   }
-  return 0;
+#endif
+  return run(app, argc, argv);
 }

@@ -64,6 +64,10 @@ void ForwardingRecorder::artifact(const std::string& run_key, const std::string&
       recorder_event("artifact", run_key, {{"kind", kind}, {"path", path}, {"sha256", sha256}}));
 }
 
+void ForwardingRecorder::artifact_removed(const std::string& run_key, const std::string& path) {
+  forward(recorder_event("artifact_removed", run_key, {{"path", path}}));
+}
+
 void ForwardingRecorder::finished(const std::string& run_key, const std::string& status,
                                   const std::string& error) {
   forward(recorder_event("finished", run_key, {{"status", status}, {"error", error}}));

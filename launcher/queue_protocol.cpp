@@ -75,6 +75,8 @@ void apply_recorder_event(const nlohmann::json& e, RunRecorder& to) {
     to.evaluation(key, e.at("epoch"), e.at("split"), e.at("name"), e.at("value"));
   } else if (event == "artifact") {
     to.artifact(key, e.at("kind"), e.at("path"), e.at("sha256"));
+  } else if (event == "artifact_removed") {
+    to.artifact_removed(key, e.at("path"));
   } else if (event == "finished") {
     to.finished(key, e.at("status"), e.at("error"));
   } else {

@@ -22,7 +22,8 @@
 //   no_more_work     coordinator → leader    {}; the group's ranks leave the sweep
 //   recorder_events  leader → coordinator    {"events": [...]}: RunRecorder calls, in order,
 //                                            each {"event": "started"|"epoch"|"metric"|
-//                                            "case_metric"|"evaluation"|"artifact"|"finished",
+//                                            "case_metric"|"evaluation"|"artifact"|
+//                                            "artifact_removed"|"finished",
 //                                            "run_key",
 //                                            ...the call's arguments by name}
 //   heartbeat        leader → coordinator    {"run_key", "events": [...]}: every second while a

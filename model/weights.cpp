@@ -21,7 +21,8 @@ std::string listed(const std::vector<std::string>& names) {
   std::string out = std::to_string(names.size());
   if (names.empty()) return out;
   out += " (";
-  for (size_t i = 0; i < names.size() && i < kShown; ++i) out += (i ? ", " : "") + names[i];
+  for (size_t i = 0; i < names.size() && i < kShown; ++i)
+    out += (i ? ", " : "") + names[i].substr(0, 80);  // a damaged file may hold huge names
   if (names.size() > kShown) out += ", ... and " + std::to_string(names.size() - kShown) + " more";
   return out + ")";
 }

@@ -14,9 +14,9 @@ struct BinaryRun {
   std::string output;  // stdout and stderr together
 };
 
-// A shell command line (stderr joined to stdout), from the folder `cwd` when one is given.
-inline BinaryRun run_command(std::string cmd, const std::string& cwd = "") {
-  cmd += " 2>&1";
+// The shell command `command`, from the folder `cwd` when one is given.
+inline BinaryRun run_shell(const std::string& command, const std::string& cwd = "") {
+  std::string cmd = "(" + command + ") 2>&1";
   if (!cwd.empty()) cmd = "cd '" + cwd + "' && " + cmd;
   BinaryRun r;
   FILE* pipe = popen(cmd.c_str(), "r");
@@ -29,7 +29,7 @@ inline BinaryRun run_command(std::string cmd, const std::string& cwd = "") {
 
 // `vmunet ARGS`, from the folder `cwd` when one is given.
 inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = "") {
-  return run_command(std::string("'") + VMUNET_BINARY + "' " + args, cwd);
+  return run_shell(std::string("'") + VMUNET_BINARY + "' " + args, cwd);
 }
 
 // `mpirun --oversubscribe -np N COMMAND`, one thread per rank, allowed as root.

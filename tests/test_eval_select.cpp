@@ -47,11 +47,11 @@ class EvalSelect : public ::testing::Test {
     req.recorder = &recorder;
     if (stop_after > 0) {
       req.stop_after_epochs = stop_after;
-      EXPECT_EQ(train_run(req).status, "preempted");
+      EXPECT_EQ(train_run(req).status, RunStatus::preempted);
       req.stop_after_epochs = 0;
       req.resume = true;
     }
-    EXPECT_EQ(train_run(req).status, "done");
+    EXPECT_EQ(train_run(req).status, RunStatus::done);
     return *db.find_run(run_key(cfg));
   }
 

@@ -78,6 +78,26 @@ TEST(RunConfig, RunKeyDependsOnValuesNotOnSpelling) {
   // An explicit default is the same run as an omitted one.
   EXPECT_EQ(run_key(resolve_run_config({{"seed", 42}})),
             run_key(resolve_run_config(json::object())));
+  // An integer where the default is a float resolves to that float.
+  const auto one = resolve_run_config({{"optimizer", {{"lr", 1}, {"betas", {1, 0.5}}}}});
+  EXPECT_TRUE(one["optimizer"]["lr"].is_number_float());
+  EXPECT_EQ(one["optimizer"]["betas"].dump(), "[1.0,0.5]");
+  EXPECT_EQ(run_key(one),
+            run_key(resolve_run_config({{"optimizer", {{"lr", 1.0}, {"betas", {1.0, 0.5}}}}})));
+}
+
+TEST(RunConfig, RunKeyIgnoresNameDeviceAndCadence) {
+  const auto base = resolve_run_config(json::object());
+  const std::string key = run_key(base);
+  for (const char* same :
+       {"name=other", "train.device=cpu", "train.eval_every=3", "train.checkpoint_every=7"})
+    EXPECT_EQ(run_key(resolve_run_config(json::object(), {same})), key) << same;
+  for (const char* other :
+       {"optimizer.lr=0.002", "seed=43", "train.epochs=299", "train.batch_size=16",
+        "train.precision=bf16", "train.max_steps_per_epoch=5", "train.init=vmamba.pth",
+        "model.drop_path_rate=0.1", "data.path=b.h5", "schedule.t_max=40", "loss.dice_weight=0.5",
+        "augment.hflip=0", "eval.threshold=0.4"})
+    EXPECT_NE(run_key(resolve_run_config(json::object(), {other})), key) << other;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 
 TEST(SweepStandIn, EightRanksRecordTwoThousandRunsExactlyOnce) {
   test::TempDir dir;
-  const auto r = test::run_command(test::mpirun(8, std::string(VMUNET_SWEEP_BENCH) +
+  const auto r = test::run_shell(test::mpirun(8, std::string(VMUNET_SWEEP_BENCH) +
                                                        " --runs 2000 --fail-fraction 0.1 --out " +
                                                        dir.path().string()));
   ASSERT_EQ(r.status, kSweepFailures) << r.output;

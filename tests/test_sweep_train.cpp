@@ -48,7 +48,7 @@ TEST(SweepTrain, AFailingRunIsRecordedAndTheSweepGoesOn) {
       {{"name", "four"},
        {"zip",
         {{{"model.num_classes", {1, 1, 1, 9}}, {"optimizer.lr", {1e-3, 2e-3, 3e-3, 1e-3}}}}}});
-  const auto r = test::run_command(test::mpirun(3, sweep_command(dir.path())));
+  const auto r = test::run_shell(test::mpirun(3, sweep_command(dir.path())));
   ASSERT_EQ(r.status, kSweepFailures) << r.output;
 
   ResultsDb db((dir.path() / "r.db").string(), ResultsDb::Mode::read_only);
@@ -147,7 +147,7 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
   ASSERT_GE(done_before, 1);
   ASSERT_GE(preempted, 1);
 
-  const auto again = test::run_command(test::mpirun(2, sweep_command(dir.path())));
+  const auto again = test::run_shell(test::mpirun(2, sweep_command(dir.path())));
   ASSERT_EQ(again.status, kSweepAllDone) << again.output;
   EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
 
@@ -179,7 +179,7 @@ std::vector<torch::Tensor> final_weights(const json& config, const fs::path& run
 TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
   test::TempDir dir;
   write_sweep(dir.path(), 2, {{"name", "pairs"}, {"seeds", {1, 2}}, {"gpus_per_run", 2}});
-  const auto r = test::run_command(test::mpirun(4, sweep_command(dir.path())));
+  const auto r = test::run_shell(test::mpirun(4, sweep_command(dir.path())));
   ASSERT_EQ(r.status, kSweepAllDone) << r.output;
 
   ResultsDb db((dir.path() / "r.db").string(), ResultsDb::Mode::read_only);

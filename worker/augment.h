@@ -16,17 +16,13 @@
 #include <cstdint>
 #include <utility>
 
+#include "worker/config_enums.h"
+
 namespace vmunet {
 
 // A CPU generator for one global batch, seeded from (run seed, epoch, step) alone, so a resumed
 // run and every rank draw exactly the same parameters for that batch.
 at::Generator augment_generator(uint64_t seed, int64_t epoch, int64_t step);
-
-enum class RotationMode {
-  per_sample,   // a new angle for every sample (ours)
-  fixed_angle,  // one angle for the whole run, applied with probability `rotate` (official)
-};
-enum class Interpolation { bilinear, nearest };
 
 struct IsicAugmentConfig {
   double hflip = 0.5, vflip = 0.5, rotate = 0.5;  // probability of each, per sample

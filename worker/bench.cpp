@@ -13,8 +13,8 @@
 #include "worker/autocast.h"
 #include "worker/device.h"
 #include "worker/gradient_reducer.h"
-#include "worker/losses.h"
 #include "worker/optimizer.h"
+#include "worker/train_step.h"
 
 namespace vmunet {
 namespace {
@@ -77,12 +77,13 @@ struct Setup {
   torch::Tensor input, target;
 };
 
-Setup setup(const BenchOptions& o, int rank) {
-  const auto device = pick_device(o.device, rank);
+Setup setup(const BenchOptions& o) {
+  const auto device = choose_device(o.device, local_rank());
   set_precision(o.precision, device);
   torch::manual_seed(0);
   VMUNet model(o.model);
   model->to(device);
+  model->set_recompute(o.recompute);
   auto opts = torch::TensorOptions().device(device);
   auto input = torch::rand({o.batch, o.model.in_channels, o.size, o.size}, opts) * 255.0;
   auto target = o.model.num_classes == 1
@@ -97,28 +98,25 @@ Setup setup(const BenchOptions& o, int rank) {
 BenchResult bench_train(const BenchOptions& o) {
   auto local = make_local_communicator();
   Communicator& comm = o.comm ? *o.comm : *local;
-  auto s = setup(o, comm.rank());
+  auto s = setup(o);
   s.model->train();
   broadcast_tensors(s.model->parameters(), comm);
   auto optimizer = make_adamw(s.model->parameters(), {});
   GradientReducer reducer(s.model->parameters(), comm);
-  return time_steps("train", o, s.device, [&] {
-    torch::Tensor logits;
-    {
-      Bf16Autocast autocast(o.precision == Precision::bf16);
-      logits = s.model->forward(s.input).to(torch::kFloat);
-    }
-    auto loss = o.model.num_classes == 1 ? bce_dice_loss(s.model->output(logits), s.target)
-                                         : ce_dice_loss(logits, s.target);
-    reducer.prepare(1.0 / comm.size());
-    loss.backward();
-    reducer.finish();
-    adamw_step(*optimizer);
-  });
+  const TrainStepContext ctx{s.model,
+                             *optimizer,
+                             reducer,
+                             comm,
+                             o.model.num_classes == 1 ? Task::binary : Task::multiclass,
+                             LossWeights{},
+                             o.precision};
+  auto nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(s.device));
+  return time_steps("train", o, s.device,
+                    [&] { train_step(ctx, s.input, s.target, 1.0 / comm.size(), nonfinite); });
 }
 
 BenchResult bench_inference(const BenchOptions& o) {
-  auto s = setup(o, 0);
+  auto s = setup(o);
   s.model->eval();
   torch::NoGradGuard no_grad;
   return time_steps("inference", o, s.device, [&] {

@@ -12,6 +12,7 @@ class LocalCommunicator : public Communicator {
   void all_reduce_sum(torch::Tensor&) override {}
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
+  bool any(bool flag) override { return flag; }
   std::string describe() const override { return "1 process"; }
 };
 

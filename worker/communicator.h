@@ -27,6 +27,9 @@ class Communicator {
   // In-place copy of `root`'s tensor to every rank.
   virtual void broadcast(torch::Tensor& t, int root) = 0;
   virtual void barrier() = 0;
+  // Whether `flag` is set on any rank (every rank passes its own and all get the same answer).
+  // Agreed on the host, without waiting for the device, so it is cheap at every training step.
+  virtual bool any(bool flag) = 0;
   virtual std::string describe() const = 0;
 };
 

@@ -8,17 +8,27 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#ifdef VMUNET_MPI
+#include "worker/mpi_communicator.h"
+#endif
 
 namespace vmunet {
 
-torch::Device pick_device(const std::string& requested, int rank) {
+int local_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})
+    if (const char* value = std::getenv(v)) return std::atoi(value);
+#ifdef VMUNET_MPI
+  if (MpiSession::node_rank() >= 0) return MpiSession::node_rank();
+#endif
+  return 0;
+}
+
+torch::Device choose_device(const std::string& want, int local_rank) {
   const bool cuda = torch::cuda::is_available();
-  if (requested == "cuda" && !cuda)
+  if (want == "cuda" && !cuda)
     throw Error("train.device is cuda, but this build sees no CUDA device");
-  if (requested == "cpu" || !cuda) return torch::kCPU;
-  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-  const int index =
-      (local ? std::atoi(local) : rank) % static_cast<int>(torch::cuda::device_count());
+  if (want == "cpu" || !cuda) return torch::kCPU;
+  const int index = local_rank % static_cast<int>(torch::cuda::device_count());
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 

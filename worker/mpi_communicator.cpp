@@ -81,6 +81,12 @@ class MpiCommunicator : public Communicator {
 
   void barrier() override { VMUNET_MPI_CHECK(MPI_Barrier(comm_)); }
 
+  bool any(bool flag) override {
+    int value = flag ? 1 : 0;
+    VMUNET_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_LOR, comm_));
+    return value != 0;
+  }
+
   std::string describe() const override {
     return "MPI rank " + std::to_string(rank_) + " of " + std::to_string(size_);
   }
@@ -91,6 +97,15 @@ class MpiCommunicator : public Communicator {
   std::vector<MPI_Request> started_;
 };
 
+int g_thread_level = -1, g_node_rank = -1;  // set by MpiSession
+
+bool mpi_running() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+}
+
 }  // namespace
 
 bool launched_under_mpi() {
@@ -100,8 +115,13 @@ bool launched_under_mpi() {
 }
 
 MpiSession::MpiSession(int* argc, char*** argv) {
-  int provided = 0;
-  VMUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided));
+  VMUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &g_thread_level));
+  // Collective, so made here where every rank takes part, not when a rank asks for its GPU.
+  MPI_Comm node;
+  VMUNET_MPI_CHECK(
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  VMUNET_MPI_CHECK(MPI_Comm_rank(node, &g_node_rank));
+  VMUNET_MPI_CHECK(MPI_Comm_free(&node));
 }
 
 MpiSession::~MpiSession() {
@@ -111,24 +131,39 @@ MpiSession::~MpiSession() {
 }
 
 void MpiSession::abort_all(int code) {
-  int initialized = 0, finalized = 0;
-  MPI_Initialized(&initialized);
-  MPI_Finalized(&finalized);
-  if (initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  if (mpi_running()) MPI_Abort(MPI_COMM_WORLD, code);
 }
 
-std::unique_ptr<Communicator> make_mpi_world_communicator() {
-  return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+int MpiSession::thread_level() { return g_thread_level; }
+int MpiSession::node_rank() { return g_node_rank; }
+
+int MpiSession::world_rank() {
+  int rank = 0;
+  if (mpi_running()) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+int MpiSession::world_size() {
+  int size = 1;
+  if (mpi_running()) MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm comm) {
+  return std::make_unique<MpiCommunicator>(comm);
+}
+
+std::unique_ptr<Communicator> make_group_communicator(MPI_Comm comm, const torch::Device& device) {
+#ifdef VMUNET_NCCL
+  if (device.is_cuda()) return make_nccl_communicator(comm, device.index());
+#else
+  (void)device;
+#endif
+  return make_mpi_communicator(comm);
 }
 
 std::unique_ptr<Communicator> make_world_communicator(const std::string& device) {
-  int rank = 0;
-  VMUNET_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  [[maybe_unused]] const torch::Device d = pick_device(device, rank);
-#ifdef VMUNET_NCCL
-  if (d.is_cuda()) return make_nccl_world_communicator(d.index());
-#endif
-  return make_mpi_world_communicator();
+  return make_group_communicator(MPI_COMM_WORLD, choose_device(device, local_rank()));
 }
 
 }  // namespace vmunet

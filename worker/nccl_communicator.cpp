@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "worker/mpi_communicator.h"
 
 #define VMUNET_NCCL_CHECK(call, action)                                                    \
   do {                                                                                     \
@@ -40,12 +41,13 @@ ncclDataType_t nccl_type(const torch::Tensor& t) {
 
 class NcclCommunicator : public Communicator {
  public:
-  explicit NcclCommunicator(int device) : device_(device) {
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  NcclCommunicator(MPI_Comm group, int device)
+      : device_(device), host_(make_mpi_communicator(group)) {
+    rank_ = host_->rank();
+    size_ = host_->size();
     ncclUniqueId id;
     if (rank_ == 0) VMUNET_NCCL_CHECK(ncclGetUniqueId(&id), "creating the communicator id");
-    if (MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, group) != MPI_SUCCESS)
       throw Error("MPI_Bcast of the NCCL id failed");
     c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
     VMUNET_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_), "joining the communicator");
@@ -101,6 +103,9 @@ class NcclCommunicator : public Communicator {
     torch::cuda::synchronize(device_);
   }
 
+  // On the host over MPI: a stop check at every step must not wait for the GPU.
+  bool any(bool flag) override { return host_->any(flag); }
+
   std::string describe() const override {
     return "NCCL rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " (GPU " +
            std::to_string(device_) + ")";
@@ -118,6 +123,7 @@ class NcclCommunicator : public Communicator {
   }
 
   int device_, rank_ = 0, size_ = 1;
+  std::unique_ptr<Communicator> host_;  // MPI over the same group
   ncclComm_t comm_ = nullptr;
   std::optional<c10::cuda::CUDAStream> side_;  // started sums
   bool started_ = false;
@@ -125,8 +131,8 @@ class NcclCommunicator : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index) {
-  return std::make_unique<NcclCommunicator>(device_index);
+std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, int device_index) {
+  return std::make_unique<NcclCommunicator>(comm, device_index);
 }
 
 }  // namespace vmunet

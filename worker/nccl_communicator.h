@@ -1,7 +1,9 @@
-// NCCL between the GPUs of a run's ranks (one GPU per rank), bootstrapped over MPI_COMM_WORLD.
+// NCCL between the GPUs of a run's ranks (one GPU per rank), bootstrapped over their MPI group.
 // Collectives run on the current CUDA stream, so they order with the training step's kernels and
 // never stall the host.
 #pragma once
+
+#include <mpi.h>
 
 #include <memory>
 
@@ -9,7 +11,8 @@
 
 namespace vmunet {
 
-// Collective over all MPI ranks; each rank's tensors live on `device_index`.
-std::unique_ptr<Communicator> make_nccl_world_communicator(int device_index);
+// Collective over the ranks of `comm` (which must outlive it); each rank's tensors live on its
+// `device_index`.
+std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm comm, int device_index);
 
 }  // namespace vmunet

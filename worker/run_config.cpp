@@ -1,9 +1,12 @@
 #include "worker/run_config.h"
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_parse.h"
 #include "common/sha256.h"
 
 namespace vmunet {
@@ -35,11 +38,25 @@ bool same_kind(const json& def, const json& v) {
   return def.type() == v.type();
 }
 
+// `v` (of the same kind as `def`) with integers turned into floats where `def` holds floats, so
+// that 1 and 1.0 resolve, print and hash alike.
+json as_kind(const json& def, const json& v) {
+  if (def.is_number_float()) return v.get<double>();
+  if (def.is_array() && !def.empty()) {
+    json out = json::array();
+    for (const auto& e : v) out.push_back(as_kind(def[0], e));
+    return out;
+  }
+  return v;
+}
+
 // Overlays `user` on `base` (a copy of the defaults), checking keys and types against it.
 void overlay(json& base, const json& user, const std::string& path) {
   if (!user.is_object()) throw Error(path + ": expected an object, found " + type_name(user));
   for (const auto& item : user.items()) {
-    const std::string at = path.empty() ? item.key() : path + "." + item.key();
+    // Keys are shown cut: a config may hold a megabyte-long one.
+    const std::string key = item.key().size() <= 80 ? item.key() : item.key().substr(0, 80) + "...";
+    const std::string at = path.empty() ? key : path + "." + key;
     if (!base.contains(item.key())) {
       std::string known;
       for (const auto& k : base.items()) known += (known.empty() ? "" : ", ") + k.key();
@@ -47,22 +64,32 @@ void overlay(json& base, const json& user, const std::string& path) {
     }
     json& slot = base[item.key()];
     if (at == "model") {
+      // Model files may carry a fixture's input_hw and batch; a run config takes neither.
+      for (const char* key : {"input_hw", "batch"})
+        if (item.value().is_object() && item.value().contains(key))
+          throw Error(std::string("model.") + key +
+                      ": unknown key in a run config (the input size comes from the dataset, "
+                      "the batch from train.batch_size)");
       slot = model_config_to_json(model_config_from_json(item.value(), "model"));
     } else if (slot.is_object()) {
       overlay(slot, item.value(), at);
     } else {
       if (!same_kind(slot, item.value()))
-        throw Error(at + ": expected " + type_name(slot) + ", found " + item.value().dump());
-      slot = item.value();
+        throw Error(at + ": expected " + type_name(slot) + ", found " + type_name(item.value()) +
+                    " " + brief(item.value()));
+      slot = as_kind(slot, item.value());
     }
   }
 }
 
-json parse_override_value(const std::string& text) {
+json parse_override_value(const std::string& text, const std::string& where) {
   try {
-    return json::parse(text);
-  } catch (const json::parse_error&) {
-    return text;  // a bare word such as bf16 is a string
+    return parse_json(text, where);
+  } catch (const Error&) {
+    // Only a bare word such as bf16 is taken as a string; what starts like JSON must be JSON.
+    if (text.empty() || std::string("[{\"-0123456789").find(text.front()) != std::string::npos)
+      throw;
+    return text;
   }
 }
 
@@ -74,21 +101,39 @@ std::string one_of(const json& v, const std::string& path,
     if (s == o) return s;
     list += (list.empty() ? "" : ", ") + std::string(o);
   }
-  throw Error(path + ": expected one of " + list + ", found \"" + s + "\"");
+  throw Error(path + ": expected one of " + list + ", found " + brief(v));
 }
 
 double probability(const json& v, const std::string& path) {
   const double p = v.get<double>();
-  if (p < 0 || p > 1) throw Error(path + ": expected a probability in [0, 1], found " + v.dump());
+  if (p < 0 || p > 1) throw Error(path + ": expected a probability in [0, 1], found " + brief(v));
   return p;
 }
 
-int64_t at_least(const json& v, const std::string& path, int64_t lo) {
-  const int64_t x = v.get<int64_t>();
-  if (x < lo)
-    throw Error(path + ": must be at least " + std::to_string(lo) + ", found " + v.dump());
+// Integers between lo and hi: the limits keep absurd values (a batch of 2^63) from overflowing
+// step counts into a run that silently trains nothing.
+int64_t in_range(const json& v, const std::string& path, int64_t lo, int64_t hi) {
+  const bool fits = v.is_number_integer() &&
+                    !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi));
+  const int64_t x = fits ? v.get<int64_t>() : lo - 1;
+  if (!fits || x < lo || x > hi)
+    throw Error(path + ": must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                ", found " + brief(v));
   return x;
 }
+
+// Finite numbers in [lo, hi]; `open_low` excludes lo itself.
+double number_in(const json& v, const std::string& path, double lo, double hi,
+                 bool open_low = false) {
+  const double x = v.get<double>();
+  if (std::isfinite(x) && x >= lo && x <= hi && !(open_low && x == lo)) return x;
+  const std::string range = std::isinf(hi) ? (open_low ? "greater than " : "at least ") + brief(lo)
+                                           : std::string("in ") + (open_low ? "(" : "[") +
+                                                 brief(lo) + ", " + brief(hi) + "]";
+  throw Error(path + ": must be a number " + range + ", found " + brief(v));
+}
+
+constexpr int64_t kMaxSeed = INT64_MAX;
 
 void flatten(const json& j, const std::string& prefix, std::ostringstream& out) {
   for (const auto& item : j.items()) {
@@ -124,6 +169,7 @@ json default_run_config() {
         {"max_steps_per_epoch", 0},
         {"device", "auto"},
         {"precision", "fp32"},
+        {"recompute", "none"},
         {"checkpoint_every", 1},
         {"init", ""}}},
       {"optimizer", {{"lr", 1e-3}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}, {"weight_decay", 1e-2}}},
@@ -155,7 +201,7 @@ json resolve_run_config(const json& user, const std::vector<std::string>& overri
     std::vector<std::string> keys;
     while (std::getline(parts, key, '.')) keys.push_back(key);
     for (size_t i = 0; i + 1 < keys.size(); ++i) node = &(*node)[keys[i]];
-    (*node)[keys.back()] = parse_override_value(o.substr(eq + 1));
+    (*node)[keys.back()] = parse_override_value(o.substr(eq + 1), "--set " + path);
     // The model section is replaced as a whole by overlay(); merge the override into it first.
     if (keys.front() == "model" && keys.size() > 1) {
       json model = resolved["model"];
@@ -170,14 +216,12 @@ json resolve_run_config(const json& user, const std::vector<std::string>& overri
 }
 
 json load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
+  if (std::filesystem::is_directory(path))
+    throw Error(path + ": is a directory; give the run config's .json file");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open run config");
-  json user;
-  try {
-    user = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json user = parse_json(text, path);
   try {
     return resolve_run_config(user, overrides);
   } catch (const Error& e) {
@@ -185,12 +229,40 @@ json load_run_config(const std::string& path, const std::vector<std::string>& ov
   }
 }
 
-std::string run_key(const json& resolved) { return sha256_hex(resolved.dump()).substr(0, 16); }
+std::string run_key(const json& resolved) {
+  // Where, under what name and how often a run logs or saves: not part of the experiment. A new
+  // key belongs here only if it changes neither the weights trained nor the metrics reported.
+  static const std::pair<const char*, const char*> kNotIdentity[] = {{"", "name"},
+                                                                     {"train", "device"},
+                                                                     {"train", "eval_every"},
+                                                                     {"train", "checkpoint_every"},
+                                                                     {"train", "recompute"}};
+  json identity = resolved;
+  for (const auto& [section, key] : kNotIdentity) {
+    json* node = &identity;
+    if (*section) {
+      const auto it = identity.find(section);
+      if (it == identity.end() || !it->is_object()) continue;
+      node = &*it;
+    }
+    node->erase(key);
+  }
+  return sha256_hex(identity.dump()).substr(0, 16);
+}
+
+Precision parse_precision(const std::string& text, const std::string& where) {
+  if (text == "fp32") return Precision::fp32;
+  if (text == "tf32") return Precision::tf32;
+  if (text == "bf16") return Precision::bf16;
+  throw Error(where + ": expected one of fp32, tf32, bf16, found \"" + text + "\"");
+}
 
 RunConfig parse_run_config(const json& r) {
   RunConfig c;
   c.name = r["name"].get<std::string>();
-  c.seed = r["seed"].get<uint64_t>();
+  if (r["name"].get_ref<const std::string&>().size() > 200)
+    throw Error("name: at most 200 characters, found " + brief(r["name"]));
+  c.seed = static_cast<uint64_t>(in_range(r["seed"], "seed", 0, kMaxSeed));
   c.model = model_config_from_json(r["model"], "model");
 
   const auto& d = r["data"];
@@ -198,37 +270,37 @@ RunConfig parse_run_config(const json& r) {
   const auto& s = d["synthetic"];
   c.synthesize_if_missing = s["if_missing"].get<bool>();
   c.synthetic_task = one_of(s["task"], "data.synthetic.task", {"binary", "multiclass"});
-  c.synthetic_train = at_least(s["train"], "data.synthetic.train", 1);
-  c.synthetic_test = at_least(s["test"], "data.synthetic.test", 1);
-  c.synthetic_size = at_least(s["size"], "data.synthetic.size", 32);
-  c.synthetic_seed = s["seed"].get<uint64_t>();
+  c.synthetic_train = in_range(s["train"], "data.synthetic.train", 1, 100000);
+  c.synthetic_test = in_range(s["test"], "data.synthetic.test", 1, 100000);
+  c.synthetic_size = in_range(s["size"], "data.synthetic.size", 32, 4096);
+  c.synthetic_seed = static_cast<uint64_t>(in_range(s["seed"], "data.synthetic.seed", 0, kMaxSeed));
 
   const auto& t = r["train"];
-  c.epochs = at_least(t["epochs"], "train.epochs", 1);
-  c.batch_size = at_least(t["batch_size"], "train.batch_size", 1);
-  c.eval_every = at_least(t["eval_every"], "train.eval_every", 0);
-  c.max_steps_per_epoch = at_least(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0);
+  c.epochs = in_range(t["epochs"], "train.epochs", 1, 100000);
+  c.batch_size = in_range(t["batch_size"], "train.batch_size", 1, 65536);
+  c.eval_every = in_range(t["eval_every"], "train.eval_every", 0, 100000);
+  c.max_steps_per_epoch =
+      in_range(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0, 1000000000);
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
-  const auto precision = one_of(t["precision"], "train.precision", {"fp32", "tf32", "bf16"});
-  c.precision = precision == "fp32"   ? Precision::fp32
-                : precision == "tf32" ? Precision::tf32
-                                      : Precision::bf16;
-  c.checkpoint_every = at_least(t["checkpoint_every"], "train.checkpoint_every", 1);
+  c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
+  c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
+  c.checkpoint_every = in_range(t["checkpoint_every"], "train.checkpoint_every", 1, 100000);
   c.pretrained = t["init"].get<std::string>();
 
   const auto& o = r["optimizer"];
-  c.lr = o["lr"].get<double>();
-  if (o["betas"].size() != 2) throw Error("optimizer.betas: expected two numbers");
-  c.beta1 = o["betas"][0].get<double>();
-  c.beta2 = o["betas"][1].get<double>();
-  c.eps = o["eps"].get<double>();
-  c.weight_decay = o["weight_decay"].get<double>();
-  c.t_max = r["schedule"]["t_max"].get<double>();
-  if (c.t_max <= 0) throw Error("schedule.t_max: must be positive");
-  c.eta_min = r["schedule"]["eta_min"].get<double>();
+  // LibTorch would reject these mid-run without naming the key.
+  c.lr = number_in(o["lr"], "optimizer.lr", 0, HUGE_VAL, true);  // huge: a divergence test
+  if (o["betas"].size() != 2)
+    throw Error("optimizer.betas: expected two numbers, found " + brief(o["betas"]));
+  c.beta1 = number_in(o["betas"][0], "optimizer.betas[0]", 0, 0.999999);
+  c.beta2 = number_in(o["betas"][1], "optimizer.betas[1]", 0, 0.999999);
+  c.eps = number_in(o["eps"], "optimizer.eps", 0, 1, true);
+  c.weight_decay = number_in(o["weight_decay"], "optimizer.weight_decay", 0, 10);
+  c.t_max = static_cast<double>(in_range(r["schedule"]["t_max"], "schedule.t_max", 1, 100000));
+  c.eta_min = number_in(r["schedule"]["eta_min"], "schedule.eta_min", 0, c.lr);
 
-  c.loss_ce_or_bce_weight = r["loss"]["pixel_weight"].get<double>();
-  c.loss_dice_weight = r["loss"]["dice_weight"].get<double>();
+  c.loss_ce_or_bce_weight = number_in(r["loss"]["pixel_weight"], "loss.pixel_weight", 0, 1000);
+  c.loss_dice_weight = number_in(r["loss"]["dice_weight"], "loss.dice_weight", 0, 1000);
 
   const auto& a = r["augment"];
   c.augment_policy = one_of(a["policy"], "augment.policy", {"isic", "synapse", "none"});

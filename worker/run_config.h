@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "model/model_config.h"
-#include "worker/augment.h"
+#include "worker/config_enums.h"
 
 namespace vmunet {
 
@@ -25,11 +25,17 @@ nlohmann::json resolve_run_config(const nlohmann::json& user,
 nlohmann::json load_run_config(const std::string& path,
                                const std::vector<std::string>& overrides = {});
 
-// The run's identity: a hex digest of the resolved config's canonical JSON. Equal configs give
-// equal keys whatever their key order or formatting.
+// The run's identity: a hex digest of the canonical JSON of what defines the experiment, i.e.
+// what it trains and how it is measured: `seed`, `model`, `data` (path and synthetic recipe),
+// `train` (epochs, batch_size, max_steps_per_epoch, precision, init), `optimizer`, `schedule`,
+// `loss`, `augment` and `eval`. Left out, so that a relaunch elsewhere or with another cadence
+// finds its finished runs: `name`, `train.device`, `train.eval_every` (the final evaluation is
+// always made) and `train.checkpoint_every`. Equal configs give equal keys whatever their key
+// order, formatting, or an integer written where a float is expected.
 std::string run_key(const nlohmann::json& resolved);
 
-enum class Precision { fp32, tf32, bf16 };
+// "fp32", "tf32" or "bf16"; anything else throws vmunet::Error naming `where`.
+Precision parse_precision(const std::string& text, const std::string& where);
 
 // eval.select: which test evaluation a run reports (worker/eval_select.h).
 enum class EvalSelect { last, min_test_loss };
@@ -49,7 +55,8 @@ struct RunConfig {
   int64_t epochs = 0, batch_size = 0, eval_every = 0, max_steps_per_epoch = 0;
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, t_max = 0, eta_min = 0;
   Precision precision = Precision::fp32;
-  std::string device;  // "auto", "cpu" or "cuda"
+  bool recompute_blocks = false;  // train.recompute: blocks (VMUNetImpl::set_recompute) or none
+  std::string device;             // "auto", "cpu" or "cuda"
   int64_t checkpoint_every = 0;
   std::string pretrained;  // VMamba checkpoint for the encoder and decoder (Table III), or empty
 

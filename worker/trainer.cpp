@@ -15,7 +15,6 @@
 #include "storage/run_environment.h"
 #include "storage/synthetic.h"
 #include "worker/augment.h"
-#include "worker/autocast.h"
 #include "worker/checkpoint.h"
 #include "worker/data_pipeline.h"
 #include "worker/device.h"
@@ -26,6 +25,7 @@
 #include "worker/lr_schedule.h"
 #include "worker/optimizer.h"
 #include "worker/run_config.h"
+#include "worker/train_step.h"
 
 namespace vmunet {
 namespace fs = std::filesystem;
@@ -33,58 +33,38 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The dataset file, made first if the config asks for synthetic data and it is missing.
-std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
-  if (cfg.data_path.empty())
-    throw Error("data.path: no dataset file given (prepare one with `vmunet prepare`)");
-  if (!fs::exists(cfg.data_path)) {
-    if (!cfg.synthesize_if_missing)
-      throw Error(cfg.data_path +
-                  ": dataset file not found (prepare it with `vmunet prepare`, or set "
-                  "data.synthetic.if_missing)");
-    if (comm.rank() == 0) {
-      SyntheticOptions o;
-      o.task = parse_task(cfg.synthetic_task, "data.synthetic.task");
-      o.train = cfg.synthetic_train;
-      o.test = cfg.synthetic_test;
-      o.size = static_cast<int>(cfg.synthetic_size);
-      o.seed = cfg.synthetic_seed;
-      spdlog::info("{}: not found; writing a synthetic {} dataset ({} train, {} test, {}x{})",
-                   cfg.data_path, cfg.synthetic_task, o.train, o.test, o.size, o.size);
-      if (fs::path(cfg.data_path).has_parent_path())
-        fs::create_directories(fs::path(cfg.data_path).parent_path());
-      prepare_synthetic(o, cfg.data_path);
-    }
-    comm.barrier();
-  }
-  return cfg.data_path;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// The loss of this rank's share of a global batch, scaled so that the gradients summed over ranks
-// are those of the global-batch loss; `reported` is this rank's share of the global loss value.
-// The softmax Dice pools its sums over the whole global batch, so every rank differentiates the
-// global Dice through its own sums.
-struct RankLoss {
-  torch::Tensor backward, reported;
+// What an epoch has accumulated by a step boundary. A checkpoint written mid-epoch (on a stop)
+// holds it, so that the resumed epoch runs the remaining steps and reports the same loss as an
+// uninterrupted one. loss_sum and nonfinite are over all ranks; a resumed leader carries them.
+struct EpochProgress {
+  int64_t step = 0;  // the next step to run
+  double loss_sum = 0;
+  bool nonfinite = false;
+  int64_t images = 0, steps_done = 0;
+  double seconds = 0;
 };
 
-RankLoss rank_loss(VMUNet& model, const torch::Tensor& logits, const torch::Tensor& target,
-                   Task task, const LossWeights& w, double share, Communicator& comm,
-                   torch::Tensor& nonfinite) {
-  if (task == Task::binary) {
-    // NaN probabilities would trip BCE's range check (a device assert on CUDA); they are replaced
-    // here and the divergence is caught from `nonfinite` at the end of the epoch.
-    auto probs = model->output(logits);
-    nonfinite.logical_or_(probs.isfinite().all().logical_not());
-    auto loss = share * bce_dice_loss(torch::nan_to_num(probs, 0.5), target, w);
-    return {loss, loss.detach()};
-  }
-  auto local = softmax_dice_sums(logits, target);
-  auto global = local.detach().clone();
-  comm.all_reduce_sum(global);
-  auto dice = dice_loss_from_sums(local + (global - local.detach()));
-  auto ce = share * w.data * torch::nn::functional::cross_entropy(logits, target);
-  return {ce + w.dice * dice, (ce + share * w.dice * dice).detach()};
+nlohmann::json progress_json(const EpochProgress& p) {
+  return {{"step", p.step},     {"loss_sum", p.loss_sum},     {"nonfinite", p.nonfinite},
+          {"images", p.images}, {"steps_done", p.steps_done}, {"seconds", p.seconds}};
+}
+
+EpochProgress progress_from_json(const nlohmann::json& j) {
+  return {j.at("step").get<int64_t>(),       j.at("loss_sum").get<double>(),
+          j.at("nonfinite").get<bool>(),     j.at("images").get<int64_t>(),
+          j.at("steps_done").get<int64_t>(), j.at("seconds").get<double>()};
+}
+
+// Drop path's randomness for one step of one rank, reseeded at every step so that a run resumed
+// mid-epoch draws what the uninterrupted run drew.
+uint64_t drop_path_seed(uint64_t seed, int64_t epoch, int64_t step, int rank) {
+  return ((seed * 7919 + static_cast<uint64_t>(epoch)) * 104729 + static_cast<uint64_t>(step)) *
+             1031 +
+         static_cast<uint64_t>(rank);
 }
 
 // The test split's metrics (ISIC confusion or Synapse volumes), logged by the leader and recorded
@@ -123,6 +103,32 @@ void record_final(RunRecorder* rec, const std::string& key, const EvalResult& ev
 
 }  // namespace
 
+std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
+  if (cfg.data_path.empty())
+    throw Error("data.path: no dataset file given (prepare one with `vmunet prepare`)");
+  if (!fs::exists(cfg.data_path)) {
+    if (!cfg.synthesize_if_missing)
+      throw Error(cfg.data_path +
+                  ": dataset file not found (prepare it with `vmunet prepare`, or set "
+                  "data.synthetic.if_missing)");
+    if (comm.rank() == 0) {
+      SyntheticOptions o;
+      o.task = parse_task(cfg.synthetic_task, "data.synthetic.task");
+      o.train = cfg.synthetic_train;
+      o.test = cfg.synthetic_test;
+      o.size = static_cast<int>(cfg.synthetic_size);
+      o.seed = cfg.synthetic_seed;
+      spdlog::info("{}: not found; writing a synthetic {} dataset ({} train, {} test, {}x{})",
+                   cfg.data_path, cfg.synthetic_task, o.train, o.test, o.size, o.size);
+      if (fs::path(cfg.data_path).has_parent_path())
+        fs::create_directories(fs::path(cfg.data_path).parent_path());
+      prepare_synthetic(o, cfg.data_path);
+    }
+    comm.barrier();
+  }
+  return cfg.data_path;
+}
+
 TrainResult train_run(const TrainRequest& req) {
   auto local_comm = make_local_communicator();
   Communicator& comm = req.comm ? *req.comm : *local_comm;
@@ -138,7 +144,7 @@ TrainResult train_run(const TrainRequest& req) {
     throw Error(
         run_dir +
         ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
-  const torch::Device device = pick_device(cfg.device, comm.rank());
+  const torch::Device device = req.device ? *req.device : choose_device(cfg.device, local_rank());
   set_precision(cfg.precision, device);
   if (leader) {
     fs::create_directories(run_dir);
@@ -169,6 +175,7 @@ TrainResult train_run(const TrainRequest& req) {
     torch::manual_seed(cfg.seed);
     VMUNet model(cfg.model);
     model->to(device);
+    model->set_recompute(cfg.recompute_blocks);
     if (!cfg.pretrained.empty()) {
       const auto report = load_pretrained(model, cfg.pretrained);
       if (leader) {
@@ -190,15 +197,44 @@ TrainResult train_run(const TrainRequest& req) {
     isic_aug.image_interpolation = cfg.image_interpolation;
     isic_aug.fixed_angle = draw_fixed_angle(cfg.seed);
 
-    int64_t start_epoch = 0;
+    const TrainStepContext step_ctx{model, *optimizer, reducer, comm, task, loss_w, cfg.precision};
+
+    int64_t start_epoch = 0, saved_epoch = -1;  // saved_epoch: last epoch-end checkpoint written
+    EpochProgress resumed;                      // of epoch start_epoch
     if (req.resume) {
       if (auto ckpt = load_latest_checkpoint(run_dir + "/checkpoints", *model, *optimizer)) {
         start_epoch = ckpt->epoch;
-        if (leader) spdlog::info("resumed from {} (epoch {})", ckpt->path, start_epoch);
+        if (ckpt->state.contains("progress")) resumed = progress_from_json(ckpt->state["progress"]);
+        if (resumed.step == 0) saved_epoch = start_epoch;
+        if (leader)
+          spdlog::info("resumed from {} (epoch {}, step {})", ckpt->path, start_epoch,
+                       resumed.step);
       }
     }
     EvalSelection selection(cfg.eval_select, run_dir + "/selected_evaluation.json", req.resume,
                             start_epoch);
+    auto checkpoint = [&](int64_t epochs_done, const nlohmann::json& progress) {
+      nlohmann::json state = {{"run_key", result.run_key},
+                              {"inference", inference_meta_to_json(inference_meta(
+                                                cfg.model, data.meta, cfg.threshold))}};
+      if (!progress.is_null()) state["progress"] = progress;
+      std::vector<std::string> rotated;
+      const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epochs_done, *model,
+                                                  *optimizer, state, 2, &rotated);
+      if (rec) {
+        rec->artifact(result.run_key, "checkpoint", path, digest);
+        for (const auto& old : rotated) rec->artifact_removed(result.run_key, old);
+      }
+    };
+    // Every rank asks at every step, so all of them stop at the same step boundary.
+    int64_t steps_run = 0;
+    auto stop_requested = [&](int64_t epoch) {
+      const bool local =
+          (req.stop && req.stop->load()) ||
+          (req.stop_after_epochs > 0 && epoch - start_epoch >= req.stop_after_epochs) ||
+          (req.stop_after_steps > 0 && steps_run >= req.stop_after_steps);
+      return comm.any(local);
+    };
 
     const int64_t steps_full = (N + cfg.batch_size - 1) / cfg.batch_size;
     const int64_t steps =
@@ -208,18 +244,37 @@ TrainResult train_run(const TrainRequest& req) {
       const auto t0 = Clock::now();
       const double lr = cosine_annealing_lr(schedule, epoch);
       set_lr(*optimizer, lr);
-      torch::manual_seed(cfg.seed * 7919 + epoch * 131 + comm.rank());  // drop path
       model->train();
       const auto order = epoch_order(N, cfg.seed, epoch).to(device);
-      auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
-      int64_t images = 0, steps_done = 0;
-      auto nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(device));
+      const EpochProgress from = epoch == start_epoch ? resumed : EpochProgress{};
+      const auto on_device = torch::TensorOptions().device(device);
+      auto loss_sum =
+          torch::full({}, leader ? from.loss_sum : 0.0, on_device.dtype(torch::kDouble));
+      auto nonfinite = torch::full({}, leader && from.nonfinite, on_device.dtype(torch::kBool));
+      int64_t images = from.images, steps_done = from.steps_done;
       // Only the leader draws: under mpirun every rank's stdout may be a terminal.
       std::unique_ptr<ProgressBar> bar;
-      if (leader)
+      if (leader) {
         bar =
             std::make_unique<ProgressBar>(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), steps);
-      for (int64_t step = 0; step < steps; ++step) {
+        if (from.step > 0) bar->advance(from.step);
+      }
+      for (int64_t step = from.step; step < steps; ++step) {
+        if (stop_requested(epoch)) {
+          result.status = RunStatus::preempted;
+          result.epochs = epoch;
+          if (step == 0) {
+            if (leader && saved_epoch != epoch) checkpoint(epoch, nullptr);
+            break;
+          }
+          auto sums = torch::stack({loss_sum, nonfinite.to(torch::kDouble)}).to(torch::kCPU);
+          comm.all_reduce_sum(sums);
+          const EpochProgress here{
+              step,       sums[0].item<double>(),          sums[1].item<double>() > 0, images,
+              steps_done, from.seconds + seconds_since(t0)};
+          if (leader) checkpoint(epoch, progress_json(here));
+          break;
+        }
         const int64_t g0 = step * cfg.batch_size, gn = std::min(cfg.batch_size, N - g0);
         if (gn < comm.size()) break;  // a last batch too small to give every rank a sample
         const auto [b, e] = rank_share(gn, comm.rank(), comm.size());
@@ -233,36 +288,28 @@ TrainResult train_run(const TrainRequest& req) {
           auto p = draw_synapse_params(gn, gen).slice(b, e - b);
           std::tie(x, y) = apply_synapse_augment(x, y, p);
         }
-        torch::Tensor logits;
-        {
-          Bf16Autocast autocast(cfg.precision == Precision::bf16);
-          logits = model->forward(x);
-        }
-        auto loss = rank_loss(model, logits.to(torch::kFloat), y, task, loss_w, double(e - b) / gn,
-                              comm, nonfinite);
-        reducer.prepare(1.0);
-        loss.backward.backward();
-        reducer.finish();
-        adamw_step(*optimizer);
-        loss_sum += loss.reported.to(torch::kDouble);
+        torch::manual_seed(drop_path_seed(cfg.seed, epoch, step, comm.rank()));
+        loss_sum += train_step(step_ctx, x, y, double(e - b) / gn, nonfinite).to(torch::kDouble);
         images += gn;
         ++steps_done;
+        ++steps_run;
         if (bar) bar->advance(1);
       }
       if (bar) bar->finish();
+      if (result.status == RunStatus::preempted) break;
       auto total = torch::stack({loss_sum, nonfinite.to(torch::kDouble)}).to(torch::kCPU);
       comm.all_reduce_sum(total);
       const double mean_loss = total[1].item<double>() > 0
                                    ? std::nan("")
                                    : total[0].item<double>() / std::max<int64_t>(steps_done, 1);
-      const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double seconds = from.seconds + seconds_since(t0);
       if (!std::isfinite(mean_loss)) {
-        result.status = "diverged";
+        result.status = RunStatus::diverged;
         result.error = fmt::format("loss became {} in epoch {}", mean_loss, epoch + 1);
         break;
       }
       result.epochs = epoch + 1;
-      const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+      const double elapsed = seconds_since(run_start);
       const double eta = elapsed / (epoch + 1 - start_epoch) * (cfg.epochs - epoch - 1);
       if (leader)
         spdlog::info("epoch {}/{}  loss {:.4f}  lr {:.3e}  {:.1f} img/s  {:.1f}s  eta {:.0f}s",
@@ -274,16 +321,9 @@ TrainResult train_run(const TrainRequest& req) {
         selection.offer(epoch + 1,
                         evaluate_test(model, data, cfg, comm, rec, result.run_key, epoch + 1),
                         leader);
-      const bool stopping =
-          req.stop_after_epochs > 0 && epoch + 1 - start_epoch >= req.stop_after_epochs && !last;
-      if (leader && (last || stopping || (epoch + 1) % cfg.checkpoint_every == 0)) {
-        const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epoch + 1, *model,
-                                                    *optimizer, {{"run_key", result.run_key}});
-        if (rec) rec->artifact(result.run_key, "checkpoint", path, digest);
-      }
-      if (stopping) {
-        result.status = "preempted";
-        break;
+      if (last || (epoch + 1) % cfg.checkpoint_every == 0) {
+        if (leader) checkpoint(epoch + 1, nullptr);
+        saved_epoch = epoch + 1;
       }
     }
     if (start_epoch >= cfg.epochs) {  // resumed a finished run: report its final evaluation
@@ -292,8 +332,8 @@ TrainResult train_run(const TrainRequest& req) {
                       evaluate_test(model, data, cfg, comm, rec, result.run_key, start_epoch),
                       leader);
     }
-    if (result.status.empty()) {
-      result.status = "done";
+    if (result.status == RunStatus::pending) {
+      result.status = RunStatus::done;
       result.metrics = selection.selected()->metrics;
       record_final(rec, result.run_key, *selection.selected());
       if (leader && cfg.eval_select == EvalSelect::min_test_loss)
@@ -301,13 +341,17 @@ TrainResult train_run(const TrainRequest& req) {
                      selection.selected_epoch());
     }
   } catch (const c10::OutOfMemoryError& e) {
-    result.status = "oom";
+    result.status = RunStatus::oom;
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
   } catch (const std::exception& e) {
-    if (rec) rec->finished(result.run_key, "failed", e.what());
+    try {
+      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), e.what());
+    } catch (const std::exception& also) {  // keep the first failure, the one to fix
+      spdlog::warn("could not record the failure: {}", also.what());
+    }
     throw;
   }
-  if (rec) rec->finished(result.run_key, result.status, result.error);
+  if (rec) rec->finished(result.run_key, run_status_name(result.status), result.error);
   return result;
 }
 

@@ -45,10 +45,10 @@ void expect_data_parallel_equals_single(const std::string& task) {
   comm->barrier();
   auto req = test::train_request(config, parallel.string());
   req.comm = comm.get();
-  ASSERT_EQ(train_run(req).status, "done");
+  ASSERT_EQ(train_run(req).status, RunStatus::done);
   if (comm->rank() == 0) {
     auto alone = test::train_request(config, single.string());
-    ASSERT_EQ(train_run(alone).status, "done");
+    ASSERT_EQ(train_run(alone).status, RunStatus::done);
     const auto a = final_weights(config, parallel), b = final_weights(config, single);
     ASSERT_EQ(a.size(), b.size());
     // The whole weight vector within 1e-5 on the CPU (max|a−b| / max|b|). Per tensor the bound
@@ -76,7 +76,7 @@ TEST(DataParallel, MulticlassWeightsEqualOneRank) {
 }
 
 TEST(DataParallel, ShardedEvaluationCountsEqualOneRank) {
-  auto comm = make_mpi_world_communicator();
+  auto comm = make_mpi_communicator(MPI_COMM_WORLD);
   auto local = make_local_communicator();
   const auto config = test::tiny_run_config((kDir / "binary.h5").string(), "binary", 1);
   const auto data = load_dataset_tensors((kDir / "binary.h5").string());

@@ -53,9 +53,9 @@ std::vector<torch::Tensor> expected(const Problem& p, const std::vector<double>&
 }
 
 TEST(GradientReducer, LeavesTheWeightedSumOverRanksInEveryGrad) {
-  auto comm = make_world_communicator(test::test_device());
+  const torch::Device device = choose_device(test::test_device(), local_rank());
+  auto comm = make_group_communicator(MPI_COMM_WORLD, device);
   ASSERT_EQ(comm->size(), 2) << "run this test with mpirun -np 2";
-  const torch::Device device = pick_device(test::test_device(), comm->rank());
   const auto p = make_problem(device);
   const std::vector<double> w{0.25, 0.75};
   GradientReducer reducer(p.params(), *comm, /*bucket_bytes=*/64);

@@ -1,0 +1,18 @@
+// The choices a run config makes between named alternatives, kept free of LibTorch so that code
+// reading run configs (sweep/) builds without it.
+#pragma once
+
+namespace vmunet {
+
+// fp32: strict fp32 matrix products (the paper's setting); tf32: TF32 tensor cores allowed;
+// bf16: bf16 autocast for linear layers and convolutions (worker/autocast.h), CUDA only.
+enum class Precision { fp32, tf32, bf16 };
+
+enum class RotationMode {
+  per_sample,   // a new angle for every sample (ours)
+  fixed_angle,  // one angle for the whole run, applied with probability `rotate` (official)
+};
+
+enum class Interpolation { bilinear, nearest };
+
+}  // namespace vmunet
