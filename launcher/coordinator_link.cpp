@@ -34,8 +34,7 @@ class LocalLink : public CoordinatorLink {
 
 void send_bytes(const Message& message, int to, int tag, MPI_Comm comm) {
   const auto bytes = encode_message(message);
-  VMUNET_LAUNCHER_MPI(
-      MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, tag, comm));
+  VMUNET_MPI_CHECK(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, tag, comm));
 }
 
 Message decode(const std::string& bytes, int from) {
@@ -73,7 +72,7 @@ void serve_coordinator(Coordinator& coordinator, MPI_Comm control) {
   MPI_Status status;
   while (!coordinator.finished()) {
     int ready = 0;
-    VMUNET_LAUNCHER_MPI(MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, control, &ready, &status));
+    VMUNET_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, control, &ready, &status));
     if (ready) {
       int from = 0;
       const auto bytes = receive_polled(control, status.MPI_SOURCE, kTagToCoordinator, &from);

@@ -7,18 +7,7 @@
 
 #include <string>
 
-#include "common/error.h"
-
-#define VMUNET_LAUNCHER_MPI(call)                                              \
-  do {                                                                         \
-    const int rc_ = (call);                                                    \
-    if (rc_ != MPI_SUCCESS) {                                                  \
-      char msg_[MPI_MAX_ERROR_STRING];                                         \
-      int len_ = 0;                                                            \
-      MPI_Error_string(rc_, msg_, &len_);                                      \
-      ::vmunet::fail_at(__FILE__, __LINE__, std::string(#call) + ": " + msg_); \
-    }                                                                          \
-  } while (0)
+#include "common/mpi_check.h"
 
 namespace vmunet {
 

@@ -93,13 +93,13 @@ SweepResult run_in_process(const SweepOptions& o, const ExecutorFactory& executo
 SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executors,
                           const std::atomic<bool>& stop) {
   int rank = 0, size = 1, provided = 0;
-  VMUNET_LAUNCHER_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  VMUNET_LAUNCHER_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size));
-  VMUNET_LAUNCHER_MPI(MPI_Query_thread(&provided));
+  VMUNET_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  VMUNET_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
+  VMUNET_MPI_CHECK(MPI_Query_thread(&provided));
   const bool threaded = provided == MPI_THREAD_MULTIPLE;
   const int first_worker = threaded ? 0 : 1;
   MPI_Comm control;
-  VMUNET_LAUNCHER_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &control));
+  VMUNET_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &control));
 
   // Rank 0 plans; a bad spec or a missing input ends the job before any rank trains.
   std::optional<Planned> p;
@@ -125,9 +125,9 @@ SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executor
   const int g = std::stoi(shared);
   const int color = rank >= first_worker ? (rank - first_worker) / g : MPI_UNDEFINED;
   MPI_Comm group_comm = MPI_COMM_NULL, group_control = MPI_COMM_NULL;
-  VMUNET_LAUNCHER_MPI(MPI_Comm_split(MPI_COMM_WORLD, color, rank, &group_comm));
+  VMUNET_MPI_CHECK(MPI_Comm_split(MPI_COMM_WORLD, color, rank, &group_comm));
   if (group_comm != MPI_COMM_NULL && g > 1)
-    VMUNET_LAUNCHER_MPI(MPI_Comm_dup(group_comm, &group_control));
+    VMUNET_MPI_CHECK(MPI_Comm_dup(group_comm, &group_control));
 
   std::unique_ptr<ResultsDb> db;
   std::unique_ptr<Coordinator> coordinator;
@@ -138,7 +138,7 @@ SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executor
         *db, p->spec, p->plan, coordinator_options(o, (size - first_worker) / g), &stop);
   }
   MPI_Request ready;  // no group asks for work before the inputs and the queue exist
-  VMUNET_LAUNCHER_MPI(MPI_Ibarrier(control, &ready));
+  VMUNET_MPI_CHECK(MPI_Ibarrier(control, &ready));
   wait_polled(ready);
 
   std::thread service;
