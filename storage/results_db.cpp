@@ -16,7 +16,8 @@ constexpr const char* kStatusNames[] = {"pending", "running",  "done",     "fail
 
 const char* const kRunColumns =
     "id, run_key, status, attempt, host, devices, error, code_version, environment_json, "
-    "config_json, COALESCE(started_at, ''), COALESCE(finished_at, ''), updated_at";
+    "config_json, COALESCE(started_at, ''), COALESCE(finished_at, ''), updated_at, "
+    "COALESCE(heartbeat_at, ''), heartbeat_timeout_s";
 
 RunRecord run_from_row(const sql::Statement& row) {
   RunRecord run;
@@ -33,6 +34,8 @@ RunRecord run_from_row(const sql::Statement& row) {
   run.started_at = row.column_text(10);
   run.finished_at = row.column_text(11);
   run.updated_at = row.column_text(12);
+  run.heartbeat_at = row.column_text(13);
+  run.heartbeat_timeout_s = row.column_double(14);
   return run;
 }
 
@@ -266,6 +269,15 @@ WHERE id = ?1
   if (sqlite3_changes(db_) != 1)
     throw Error(path_ + ": no run with id " + std::to_string(run_id) + " to set " +
                 run_status_name(status));
+}
+
+void ResultsDb::record_heartbeat(int64_t run_id, double timeout_s) {
+  statement(
+      "UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+      "heartbeat_timeout_s = ? WHERE id = ?")
+      .bind(1, timeout_s)
+      .bind(2, run_id)
+      .run();
 }
 
 void ResultsDb::record_epoch(int64_t run_id, const EpochRecord& epoch) {

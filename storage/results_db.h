@@ -37,6 +37,10 @@ struct RunRecord {
   // UTC ISO-8601, maintained by the database: started_at when a run turns running, finished_at
   // when it leaves pending/running (cleared if it is pending or running again).
   std::string started_at, finished_at, updated_at;
+  // The sweep coordinator's last word from the run's group (UTC ISO-8601, empty if none) and the
+  // silence after which `status` shows the run stalled (0: never).
+  std::string heartbeat_at;
+  double heartbeat_timeout_s = 0;
 };
 
 struct SweepRecord {
@@ -101,6 +105,8 @@ class ResultsDb {
   // Inserts the run, or updates every field of the run with the same run_key; returns its id.
   int64_t upsert_run(const RunRecord& run);
   void set_run_status(int64_t run_id, RunStatus status, const std::string& error = "");
+  // The run's group was heard from now; silence longer than timeout_s shows it stalled.
+  void record_heartbeat(int64_t run_id, double timeout_s);
   std::optional<RunRecord> find_run(const std::string& run_key);
   std::vector<RunRecord> runs();  // all runs, oldest first
 

@@ -78,6 +78,11 @@ CREATE TABLE evaluations (
   PRIMARY KEY (run_id, epoch, split, name)
 );
 )sql"},
+      {4, "heartbeats: when a run's group was last heard from, and how long silence may last",
+       R"sql(
+ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+ALTER TABLE runs ADD COLUMN heartbeat_timeout_s REAL NOT NULL DEFAULT 0;
+)sql"},
   };
   return migrations;
 }

@@ -32,4 +32,11 @@ inline BinaryRun run_vmunet(const std::string& args, const std::string& cwd = ""
   return run_shell(std::string("'") + VMUNET_BINARY + "' " + args, cwd);
 }
 
+// `mpirun --oversubscribe -np N COMMAND`, one thread per rank, allowed as root.
+inline std::string mpirun(int ranks, const std::string& command) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 mpirun "
+         "--oversubscribe -np " +
+         std::to_string(ranks) + " " + command;
+}
+
 }  // namespace vmunet::test

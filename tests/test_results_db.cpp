@@ -63,7 +63,7 @@ TEST(ResultsDb, CreatesTheLatestSchemaInWalModeWithForeignKeys) {
   TempDir dir;
   ResultsDb db(dir / "r.db");
   EXPECT_EQ(db.schema_version(), latest_results_schema());
-  EXPECT_GE(latest_results_schema(), 3);
+  EXPECT_EQ(latest_results_schema(), 4);
   RawDb raw(dir / "r.db");
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   for (const char* table :

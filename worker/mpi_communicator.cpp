@@ -7,22 +7,11 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/mpi_check.h"
 #include "worker/device.h"
 #ifdef VMUNET_NCCL
 #include "worker/nccl_communicator.h"
 #endif
-
-// Every MPI status is checked and reported with the call that failed.
-#define VMUNET_MPI_CHECK(call)                                                 \
-  do {                                                                         \
-    const int rc_ = (call);                                                    \
-    if (rc_ != MPI_SUCCESS) {                                                  \
-      char msg_[MPI_MAX_ERROR_STRING];                                         \
-      int len_ = 0;                                                            \
-      MPI_Error_string(rc_, msg_, &len_);                                      \
-      ::vmunet::fail_at(__FILE__, __LINE__, std::string(#call) + ": " + msg_); \
-    }                                                                          \
-  } while (0)
 
 namespace vmunet {
 namespace {

@@ -37,33 +37,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// The dataset file, made first if the config asks for synthetic data and it is missing.
-std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
-  if (cfg.data_path.empty())
-    throw Error("data.path: no dataset file given (prepare one with `vmunet prepare`)");
-  if (!fs::exists(cfg.data_path)) {
-    if (!cfg.synthesize_if_missing)
-      throw Error(cfg.data_path +
-                  ": dataset file not found (prepare it with `vmunet prepare`, or set "
-                  "data.synthetic.if_missing)");
-    if (comm.rank() == 0) {
-      SyntheticOptions o;
-      o.task = parse_task(cfg.synthetic_task, "data.synthetic.task");
-      o.train = cfg.synthetic_train;
-      o.test = cfg.synthetic_test;
-      o.size = static_cast<int>(cfg.synthetic_size);
-      o.seed = cfg.synthetic_seed;
-      spdlog::info("{}: not found; writing a synthetic {} dataset ({} train, {} test, {}x{})",
-                   cfg.data_path, cfg.synthetic_task, o.train, o.test, o.size, o.size);
-      if (fs::path(cfg.data_path).has_parent_path())
-        fs::create_directories(fs::path(cfg.data_path).parent_path());
-      prepare_synthetic(o, cfg.data_path);
-    }
-    comm.barrier();
-  }
-  return cfg.data_path;
-}
-
 // What an epoch has accumulated by a step boundary. A checkpoint written mid-epoch (on a stop)
 // holds it, so that the resumed epoch runs the remaining steps and reports the same loss as an
 // uninterrupted one. loss_sum and nonfinite are over all ranks; a resumed leader carries them.
@@ -129,6 +102,32 @@ void record_final(RunRecorder* rec, const std::string& key, const EvalResult& ev
 }
 
 }  // namespace
+
+std::string ensure_dataset(const RunConfig& cfg, Communicator& comm) {
+  if (cfg.data_path.empty())
+    throw Error("data.path: no dataset file given (prepare one with `vmunet prepare`)");
+  if (!fs::exists(cfg.data_path)) {
+    if (!cfg.synthesize_if_missing)
+      throw Error(cfg.data_path +
+                  ": dataset file not found (prepare it with `vmunet prepare`, or set "
+                  "data.synthetic.if_missing)");
+    if (comm.rank() == 0) {
+      SyntheticOptions o;
+      o.task = parse_task(cfg.synthetic_task, "data.synthetic.task");
+      o.train = cfg.synthetic_train;
+      o.test = cfg.synthetic_test;
+      o.size = static_cast<int>(cfg.synthetic_size);
+      o.seed = cfg.synthetic_seed;
+      spdlog::info("{}: not found; writing a synthetic {} dataset ({} train, {} test, {}x{})",
+                   cfg.data_path, cfg.synthetic_task, o.train, o.test, o.size, o.size);
+      if (fs::path(cfg.data_path).has_parent_path())
+        fs::create_directories(fs::path(cfg.data_path).parent_path());
+      prepare_synthetic(o, cfg.data_path);
+    }
+    comm.barrier();
+  }
+  return cfg.data_path;
+}
 
 TrainResult train_run(const TrainRequest& req) {
   auto local_comm = make_local_communicator();

@@ -12,6 +12,7 @@
 
 #include "storage/results_db.h"
 #include "worker/communicator.h"
+#include "worker/run_config.h"
 #include "worker/run_recorder.h"
 
 namespace vmunet {
@@ -41,6 +42,10 @@ struct TrainResult {
   int64_t epochs = 0;                     // epochs completed
   std::map<std::string, double> metrics;  // the last test evaluation
 };
+
+// The run's dataset file, written first on rank 0 if the config makes it synthetic on first use
+// and it is missing (the other ranks wait); throws Error if it is missing otherwise.
+std::string ensure_dataset(const RunConfig& cfg, Communicator& comm);
 
 // Trains and evaluates. A run that diverges (NaN/Inf loss) or runs out of device memory ends with
 // that status recorded; other failures are recorded as failed and rethrown.

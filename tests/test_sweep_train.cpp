@@ -1,0 +1,207 @@
+// `vmunet sweep` end to end under mpirun with tiny training runs: a failing run is recorded and the
+// sweep goes on; SIGTERM mid-sweep and a relaunch lose and redo nothing; a 2-rank group trains
+// the same weights as one rank.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "launcher/exit_codes.h"
+#include "model/vmunet.h"
+#include "storage/results_db.h"
+#include "tests/run_binary.h"
+#include "tests/test_storage_helpers.h"
+#include "tests/tiny_run.h"
+#include "tests/tolerances.h"
+#include "worker/checkpoint.h"
+#include "worker/optimizer.h"
+#include "worker/trainer.h"
+
+namespace vmunet {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// base.json (a tiny binary run of `epochs` epochs) and spec.json with `spec` in `dir`.
+std::string write_sweep(const fs::path& dir, int64_t epochs, json spec) {
+  std::ofstream(dir / "base.json")
+      << test::tiny_run_config((dir / "data.h5").string(), "binary", epochs).dump(1);
+  spec["base"] = "base.json";
+  std::ofstream(dir / "spec.json") << spec.dump(1);
+  return (dir / "spec.json").string();
+}
+
+std::string sweep_command(const fs::path& dir, const std::string& extra = "") {
+  return std::string(VMUNET_BINARY) + " sweep " + (dir / "spec.json").string() + " --db " +
+         (dir / "r.db").string() + " --out " + (dir / "runs").string() + extra;
+}
+
+TEST(SweepTrain, AFailingRunIsRecordedAndTheSweepGoesOn) {
+  test::TempDir dir;
+  // num_classes 9 on a binary dataset fails when the run loads its data.
+  write_sweep(
+      dir.path(), 2,
+      {{"name", "four"},
+       {"zip",
+        {{{"model.num_classes", {1, 1, 1, 9}}, {"optimizer.lr", {1e-3, 2e-3, 3e-3, 1e-3}}}}}});
+  const auto r = test::run_shell(test::mpirun(3, sweep_command(dir.path())));
+  ASSERT_EQ(r.status, kSweepFailures) << r.output;
+
+  ResultsDb db((dir.path() / "r.db").string(), ResultsDb::Mode::read_only);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 4u);
+  int done = 0;
+  for (const auto& run : runs) {
+    const auto config = json::parse(run.config_json);
+    if (config["model"]["num_classes"] == 9) {
+      EXPECT_EQ(run.status, RunStatus::failed);
+      EXPECT_NE(run.error.find("num_classes"), std::string::npos) << run.error;
+      EXPECT_TRUE(db.metrics(run.id).empty());
+      continue;
+    }
+    ++done;
+    EXPECT_EQ(run.status, RunStatus::done) << run.error;
+    EXPECT_EQ(db.epochs(run.id).size(), 2u);
+    bool has_dsc = false;
+    for (const auto& m : db.metrics(run.id)) has_dsc |= m.split == "test" && m.name == "dsc";
+    EXPECT_TRUE(has_dsc);
+  }
+  EXPECT_EQ(done, 3);
+
+  const auto status = test::run_vmunet("status --db " + (dir.path() / "r.db").string());
+  EXPECT_EQ(status.status, 0) << status.output;
+  EXPECT_NE(status.output.find("sweep four: 4 runs, done 3, failed 1"), std::string::npos)
+      << status.output;
+  EXPECT_NE(status.output.find("num_classes"), std::string::npos) << status.output;
+}
+
+// Rows of one run: its epochs 1..n in order.
+std::vector<int64_t> epoch_numbers(ResultsDb& db, int64_t run_id) {
+  std::vector<int64_t> numbers;
+  for (const auto& e : db.epochs(run_id)) numbers.push_back(e.epoch);
+  return numbers;
+}
+
+TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
+  test::TempDir dir;
+  const int64_t epochs = 6;
+  write_sweep(dir.path(), epochs,
+              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
+  const auto db_path = (dir.path() / "r.db").string();
+  const auto pid_file = dir.path() / "pid", rc_file = dir.path() / "rc";
+  // mpirun in the background; its pid and exit code land in files. On SIGTERM, mpirun passes
+  // SIGTERM to the ranks and kills them odls_base_sigkill_timeout seconds later (default 1):
+  // give them time to checkpoint, as the README advises.
+  const std::string background =
+      "sh -c 'OMPI_MCA_odls_base_sigkill_timeout=30 " + test::mpirun(2, sweep_command(dir.path())) +
+      " > " + (dir.path() / "first.log").string() + " 2>&1 & echo $! > " + pid_file.string() +
+      "; wait $!; echo $? > " + rc_file.string() + "' &";
+  ASSERT_EQ(std::system(background.c_str()), 0);
+
+  // Wait until one run is done and another has recorded an epoch, then SIGTERM mpirun.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!fs::exists(db_path)) continue;
+    try {
+      ResultsDb db(db_path, ResultsDb::Mode::read_only);
+      int done = 0, started = 0;
+      for (const auto& run : db.runs()) {
+        done += run.status == RunStatus::done;
+        started += run.status == RunStatus::running && !db.epochs(run.id).empty();
+      }
+      ready = done >= 1 && started >= 1;
+    } catch (const Error&) {  // not yet migrated
+    }
+  }
+  ASSERT_TRUE(ready) << "the sweep never reached one done run and one running";
+  int pid = 0;
+  std::ifstream(pid_file) >> pid;
+  ASSERT_GT(pid, 0);
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  while (!fs::exists(rc_file) || fs::file_size(rc_file) == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  EXPECT_LT(seconds, 20) << "the job took " << seconds << " s to end after SIGTERM";
+  int rc = 0;
+  std::ifstream(rc_file) >> rc;
+  EXPECT_NE(rc, 0);  // mpirun's own code after SIGTERM (1), whatever the ranks return
+
+  std::map<std::string, RunStatus> before;
+  {
+    ResultsDb db(db_path, ResultsDb::Mode::read_only);
+    for (const auto& run : db.runs()) before[run.run_key] = run.status;
+  }
+  int done_before = 0, preempted = 0;
+  for (const auto& [key, status] : before) {
+    done_before += status == RunStatus::done;
+    preempted += status == RunStatus::preempted;
+  }
+  ASSERT_GE(done_before, 1);
+  ASSERT_GE(preempted, 1);
+
+  const auto again = test::run_shell(test::mpirun(2, sweep_command(dir.path())));
+  ASSERT_EQ(again.status, kSweepAllDone) << again.output;
+  EXPECT_NE(again.output.find("resumed from"), std::string::npos) << again.output;
+
+  ResultsDb db(db_path, ResultsDb::Mode::read_only);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 3u);
+  std::vector<int64_t> all_epochs(epochs);
+  std::iota(all_epochs.begin(), all_epochs.end(), 1);
+  size_t metric_rows = 0;
+  for (const auto& run : runs) {
+    EXPECT_EQ(run.status, RunStatus::done);
+    // Done runs were not redone; interrupted ones ran once more (a second attempt).
+    EXPECT_EQ(run.attempt, before[run.run_key] == RunStatus::done ? 1 : 2) << run.run_key;
+    EXPECT_EQ(epoch_numbers(db, run.id), all_epochs) << run.run_key;
+    if (metric_rows == 0) metric_rows = db.metrics(run.id).size();
+    EXPECT_EQ(db.metrics(run.id).size(), metric_rows) << run.run_key;
+  }
+  EXPECT_GT(metric_rows, 0u);
+}
+
+std::vector<torch::Tensor> final_weights(const json& config, const fs::path& runs) {
+  VMUNet model(parse_run_config(config).model);
+  auto opt = make_adamw(model->parameters(), {});
+  const auto dir = (runs / run_key(config) / "checkpoints").string();
+  EXPECT_TRUE(load_latest_checkpoint(dir, *model, *opt).has_value()) << dir;
+  return model->parameters();
+}
+
+TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
+  test::TempDir dir;
+  write_sweep(dir.path(), 2, {{"name", "pairs"}, {"seeds", {1, 2}}, {"gpus_per_run", 2}});
+  const auto r = test::run_shell(test::mpirun(4, sweep_command(dir.path())));
+  ASSERT_EQ(r.status, kSweepAllDone) << r.output;
+
+  ResultsDb db((dir.path() / "r.db").string(), ResultsDb::Mode::read_only);
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& run : runs) {
+    EXPECT_NE(run.devices.find("x2"), std::string::npos) << run.devices;
+    const auto config = json::parse(run.config_json);
+    const auto single = dir.path() / "single";
+    ASSERT_EQ(train_run(test::train_request(config, single.string())).status, RunStatus::done);
+    const auto a = final_weights(config, dir.path() / "runs"), b = final_weights(config, single);
+    ASSERT_EQ(a.size(), b.size());
+    // The data-parallel bounds of tests/mpi/test_data_parallel.cpp (CPU).
+    std::vector<torch::Tensor> fa, fb;
+    for (size_t i = 0; i < a.size(); ++i) {
+      fa.push_back(a[i].reshape({-1}));
+      fb.push_back(b[i].reshape({-1}));
+      EXPECT_LT(test::rel_error(a[i], b[i]), 1e-3) << "parameter " << i;
+    }
+    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace vmunet
