@@ -16,7 +16,7 @@ struct BenchArgs {
   std::string model, precision = "fp32", device = "auto";
   int64_t batch = 32, size = 256;
   int steps = 20, warmup = 5;
-  bool scan = false, train_only = false, inference_only = false;
+  bool scan = false, train_only = false, inference_only = false, recompute = false;
 };
 
 void run_bench(const BenchArgs& a) {
@@ -42,6 +42,7 @@ void run_bench(const BenchArgs& a) {
   o.device = a.device;
   o.steps = a.steps;
   o.warmup = a.warmup;
+  o.recompute = a.recompute;
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
     comm = make_world_communicator(a.device);
@@ -54,11 +55,12 @@ void run_bench(const BenchArgs& a) {
   if (!leader) return;
   for (const auto& r : results)
     std::cout << fmt::format(
-        "{:<9} {}{} batch {}{} {}x{} {}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
+        "{:<9} {}{} batch {}{} {}x{} {}{}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
         "{:.2f} GiB, median of {} after {} warm-up\n",
         r.mode, r.ranks > 1 ? fmt::format("{} x ", r.ranks) : "", r.device_name, o.batch,
-        r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision, r.median_ms, r.min_ms,
-        r.images_per_s, r.peak_gib, o.steps, o.warmup);
+        r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision,
+        a.recompute && r.mode == "train" ? " recompute" : "", r.median_ms, r.min_ms, r.images_per_s,
+        r.peak_gib, o.steps, o.warmup);
 }
 
 void add_bench(CLI::App& app) {
@@ -89,6 +91,8 @@ void add_bench(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--scan", a->scan,
                 "time the CUDA selective-scan kernels alone (stage-1 shape of --size)");
+  sub->add_flag("--recompute", a->recompute,
+                "recompute each VSS block's activations in the backward pass (train.recompute)");
   sub->add_flag("--train-only", a->train_only, "skip the inference measurement");
   sub->add_flag("--inference-only", a->inference_only, "skip the training measurement");
   sub->callback([a] {

@@ -18,6 +18,7 @@ void print_summary(const PrepareSummary& summary) {
     if (summary.volumes) std::cout << ", " << summary.volumes << " test volumes";
     std::cout << "\n";
   }
+  for (const std::string& note : summary.notes) std::cout << "note: " << note << "\n";
   if (!summary.skipped.empty())
     std::cout << summary.skipped.size() << " inputs skipped (listed above)\n";
 }

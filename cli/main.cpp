@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
 #ifdef VMUNET_MPI
@@ -38,7 +39,7 @@ int run(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return vmunet::cli::report_parse_error(app, e, argc, argv);
   } catch (const c10::Error& e) {
     return fail(e.what_without_backtrace());
   } catch (const std::exception& e) {

@@ -41,18 +41,22 @@ find_path(OPENCV_INCLUDE_DIR opencv2/imgcodecs.hpp PATH_SUFFIXES opencv4)
 find_library(OPENCV_CORE_LIB opencv_core)
 find_library(OPENCV_IMGCODECS_LIB opencv_imgcodecs)
 find_library(OPENCV_IMGPROC_LIB opencv_imgproc)
+find_path(JPEG_HEADER_DIR jpeglib.h)
+find_library(JPEG_LIB jpeg)
 find_path(LIBZIP_INCLUDE_DIR zip.h)
 find_library(LIBZIP_LIB zip)
 if(OPENCV_INCLUDE_DIR AND OPENCV_CORE_LIB AND OPENCV_IMGCODECS_LIB AND OPENCV_IMGPROC_LIB
-   AND LIBZIP_INCLUDE_DIR AND LIBZIP_LIB)
+   AND LIBZIP_INCLUDE_DIR AND LIBZIP_LIB AND JPEG_HEADER_DIR AND JPEG_LIB)
   set(VMUNET_HAVE_IMPORTERS ON)
   add_library(vmunet_importer_deps INTERFACE)
-  target_include_directories(vmunet_importer_deps SYSTEM INTERFACE ${OPENCV_INCLUDE_DIR} ${LIBZIP_INCLUDE_DIR})
+  target_include_directories(vmunet_importer_deps SYSTEM INTERFACE ${OPENCV_INCLUDE_DIR}
+                             ${LIBZIP_INCLUDE_DIR} ${JPEG_HEADER_DIR})
+  # libjpeg directly too: prepare checks JPEGs for corrupt data that OpenCV decodes silently.
   target_link_libraries(vmunet_importer_deps INTERFACE ${OPENCV_IMGCODECS_LIB} ${OPENCV_IMGPROC_LIB}
-                        ${OPENCV_CORE_LIB} ${LIBZIP_LIB})
+                        ${OPENCV_CORE_LIB} ${LIBZIP_LIB} ${JPEG_LIB})
 else()
   set(VMUNET_HAVE_IMPORTERS OFF)
-  message(STATUS "OpenCV or libzip not found: `vmunet prepare isic|synapse` disabled")
+  message(STATUS "OpenCV, libjpeg or libzip not found: `vmunet prepare isic|synapse` disabled")
 endif()
 
 if(VMUNET_MPI)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/json_parse.h"
 
 namespace vmunet {
 namespace {
@@ -37,6 +38,11 @@ const DtypeInfo* dtype_by_type(torch::ScalarType type) {
   return nullptr;
 }
 
+// A tensor name as errors show it: a header may hold megabyte-long names.
+std::string shown(const std::string& name) {
+  return name.size() <= 80 ? name : name.substr(0, 80) + "...";
+}
+
 // One header entry, validated on its own; offsets are relative to the data region.
 struct Entry {
   std::string name;
@@ -47,8 +53,8 @@ struct Entry {
 
 Entry parse_entry(const std::string& path, const std::string& name, const nlohmann::json& j,
                   uint64_t data_size) {
-  const std::string where = path + ": tensor '" + name + "'";
-  if (!j.is_object()) throw Error(where + ": header entry must be an object, found " + j.dump());
+  const std::string where = path + ": tensor '" + shown(name) + "'";
+  if (!j.is_object()) throw Error(where + ": header entry must be an object, found " + brief(j));
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!j.contains(key)) throw Error(where + ": header entry lacks \"" + key + "\"");
 
@@ -56,7 +62,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
   if (!j["dtype"].is_string()) throw Error(where + ": dtype must be a string");
   e.dtype = dtype_by_name(j["dtype"].get<std::string>());
   if (!e.dtype)
-    throw Error(where + ": unknown dtype " + j["dtype"].dump() +
+    throw Error(where + ": unknown dtype " + brief(j["dtype"]) +
                 " (supported: F32 F64 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
 
   const auto& shape = j["shape"];
@@ -64,10 +70,10 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
   uint64_t numel = 1;
   for (const auto& dim : shape) {
     if (!dim.is_number_unsigned())
-      throw Error(where + ": shape must hold non-negative integers, found " + shape.dump());
+      throw Error(where + ": shape must hold non-negative integers, found " + brief(shape));
     const uint64_t d = dim.get<uint64_t>();
     if (d > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, d, &numel))
-      throw Error(where + ": shape " + shape.dump() + " is too large");
+      throw Error(where + ": shape " + brief(shape) + " is too large");
     e.shape.push_back(static_cast<int64_t>(d));
   }
 
@@ -75,18 +81,18 @@ Entry parse_entry(const std::string& path, const std::string& name, const nlohma
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned())
     throw Error(where + ": data_offsets must be two non-negative integers, found " +
-                offsets.dump());
+                brief(offsets));
   e.begin = offsets[0].get<uint64_t>();
   e.end = offsets[1].get<uint64_t>();
-  if (e.begin > e.end) throw Error(where + ": data_offsets " + offsets.dump() + " are reversed");
+  if (e.begin > e.end) throw Error(where + ": data_offsets " + brief(offsets) + " are reversed");
   if (e.end > data_size)
-    throw Error(where + ": data_offsets " + offsets.dump() + " reach past the data region (" +
+    throw Error(where + ": data_offsets " + brief(offsets) + " reach past the data region (" +
                 std::to_string(data_size) + " bytes); the file is truncated or corrupt");
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(numel, e.dtype->size, &bytes) || bytes != e.end - e.begin)
-    throw Error(where + ": shape " + shape.dump() + " of " + e.dtype->name + " needs " +
+    throw Error(where + ": shape " + brief(shape) + " of " + e.dtype->name + " needs " +
                 std::to_string(numel) + " x " + std::to_string(e.dtype->size) +
-                " bytes but data_offsets " + offsets.dump() + " span " +
+                " bytes but data_offsets " + brief(offsets) + " span " +
                 std::to_string(e.end - e.begin));
   return e;
 }
@@ -101,12 +107,13 @@ void check_tiling(const std::string& path, std::vector<Entry>& entries, uint64_t
   std::string previous = "the start of the data region";
   for (const auto& e : entries) {
     if (e.begin < pos)
-      throw Error(path + ": tensor '" + e.name + "' data_offsets overlap " + previous);
+      throw Error(path + ": tensor '" + shown(e.name) + "' data_offsets overlap " + previous);
     if (e.begin > pos)
       throw Error(path + ": bytes " + std::to_string(pos) + ".." + std::to_string(e.begin) +
-                  " of the data region belong to no tensor (gap before tensor '" + e.name + "')");
+                  " of the data region belong to no tensor (gap before tensor '" + shown(e.name) +
+                  "')");
     pos = e.end;
-    previous = "tensor '" + e.name + "'";
+    previous = "tensor '" + shown(e.name) + "'";
   }
   if (pos != data_size)
     throw Error(path + ": the data region has " + std::to_string(data_size) +
@@ -119,8 +126,8 @@ std::map<std::string, std::string> parse_metadata(const std::string& path,
   std::map<std::string, std::string> out;
   for (const auto& item : j.items()) {
     if (!item.value().is_string())
-      throw Error(path + ": __metadata__ value of '" + item.key() + "' must be a string, found " +
-                  item.value().dump());
+      throw Error(path + ": __metadata__ value of '" + shown(item.key()) +
+                  "' must be a string, found " + brief(item.value()));
     out[item.key()] = item.value().get<std::string>();
   }
   return out;
@@ -148,12 +155,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
   if (!in) throw Error(path + ": cannot read the safetensors header");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(header);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path + ": safetensors header is not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = parse_json(header, path + ": safetensors header");
   if (!j.is_object()) throw Error(path + ": safetensors header must be a JSON object");
 
   const uint64_t data_start = 8 + header_len, data_size = file_size - data_start;
@@ -172,7 +174,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (e.end > e.begin) {
       in.seekg(static_cast<std::streamoff>(data_start + e.begin));
       in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.end - e.begin));
-      if (!in) throw Error(path + ": tensor '" + e.name + "': cannot read its data");
+      if (!in) throw Error(path + ": tensor '" + shown(e.name) + "': cannot read its data");
     }
     out.tensors.emplace(e.name, std::move(t));
   }

@@ -73,6 +73,11 @@ torch::Tensor VMUNetImpl::forward(torch::Tensor x) {
   return final_conv->forward(x);
 }
 
+void VMUNetImpl::set_recompute(bool on) {
+  for (const auto& m : modules(/*include_self=*/false))
+    if (auto* block = m->as<VSSBlockImpl>()) block->recompute = on;
+}
+
 torch::Tensor VMUNetImpl::output(const torch::Tensor& logits) const {
   return config_.num_classes == 1 ? torch::sigmoid(logits) : logits;
 }

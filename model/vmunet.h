@@ -31,6 +31,10 @@ class VMUNetImpl : public torch::nn::Module {
 
   const ModelConfig& config() const { return config_; }
 
+  // Activation recomputation in every VSS block (train.recompute = blocks): the same gradients
+  // for a second forward pass of the blocks and far less memory. Changes no parameter.
+  void set_recompute(bool on);
+
   PatchEmbed2D patch_embed{nullptr};
   torch::nn::ModuleList layers, layers_up;
   PatchExpand final_up{nullptr};

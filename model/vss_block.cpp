@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "model/layer_norm.h"
+#include "model/recompute.h"
 
 namespace vmunet {
 
@@ -22,7 +23,13 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
 }
 
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
-  return x + drop_path(self_attention->forward(layer_norm(x, ln_1)), drop_path_rate, is_training());
+  // `self`: a recomputing graph calls the branch in its backward pass, which may outlive the model.
+  auto branch = [self = shared_from_this(), this](const torch::Tensor& in) {
+    return drop_path(self_attention->forward(layer_norm(in, ln_1)), drop_path_rate, is_training());
+  };
+  // The residual sum stays outside the recomputed part, so that x's gradient adds its terms in the
+  // same order as without recomputation (and so the same bits).
+  return x + (recompute ? recomputed(branch, x) : branch(x));
 }
 
 VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,

@@ -18,6 +18,8 @@ class VSSBlockImpl : public torch::nn::Module {
   VSSBlockImpl(int64_t dim, int64_t d_state, double drop_path_rate);
   torch::Tensor forward(const torch::Tensor& x);
   double drop_path_rate;
+  // Keep only the block's input for the backward pass and run the block again there (recompute.h).
+  bool recompute = false;
   torch::nn::LayerNorm ln_1{nullptr};
   SS2D self_attention{nullptr};
 };

@@ -7,7 +7,7 @@ packages=(
   libtorch-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libhdf5-dev libsqlite3-dev libzip-dev libssl-dev
-  libopencv-imgcodecs-dev libopencv-imgproc-dev
+  libopencv-imgcodecs-dev libopencv-imgproc-dev libjpeg-dev
   libopenmpi-dev openmpi-bin
   libgtest-dev
   libopenblas0-openmp

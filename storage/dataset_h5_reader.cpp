@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <new>
 
 #include "common/error.h"
 #include "storage/dataset_h5.h"
@@ -8,14 +9,61 @@ namespace vmunet {
 namespace {
 
 const std::string kPrepareHint = "; re-create it with vmunet prepare";
+const std::string kDamagedHint = " (truncated or damaged? re-create it with vmunet prepare)";
 
 H5::H5File open_file(const std::string& path) {
+  namespace fs = std::filesystem;
   h5::silence_error_stack();
-  if (!std::filesystem::is_regular_file(path))
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status))
     throw Error(path + ": no such dataset file; create it with vmunet prepare");
-  if (!VMUNET_H5(path + ": probing the file", H5::H5File::isHdf5(path)))
-    throw Error(path + ": not an HDF5 file" + kPrepareHint);
-  return VMUNET_H5(path + ": opening", H5::H5File(path, H5F_ACC_RDONLY));
+  if (fs::is_directory(status))
+    throw Error(path +
+                ": is a directory, not a dataset file; give the .h5 file vmunet prepare wrote");
+  if (!fs::is_regular_file(status))
+    throw Error(path + ": is a device or special file, not a dataset file; give the .h5 file " +
+                "vmunet prepare wrote");
+  if (fs::file_size(path, ec) == 0)
+    throw Error(path + ": is empty, not a dataset file" + kPrepareHint);
+  bool is_hdf5 = false;
+  try {
+    is_hdf5 = H5::H5File::isHdf5(path);
+  } catch (const H5::Exception&) {
+  }
+  if (!is_hdf5) throw Error(path + ": not an HDF5 file" + kPrepareHint);
+  try {
+    return H5::H5File(path, H5F_ACC_RDONLY);
+  } catch (const H5::Exception&) {
+    throw Error(path + ": HDF5 cannot open it (truncated or damaged?)" + kPrepareHint);
+  }
+}
+
+// Bytes a dataset's elements take in memory, after checking that the file can hold them: a
+// damaged or hostile header may declare billions of elements, and allocating them would fail far
+// from the file's name. Chunks compress by at most about 1000:1 (deflate's limit is 1032:1).
+size_t checked_bytes(const H5::DataSet& dataset, const std::vector<hsize_t>& shape,
+                     size_t element_size, uintmax_t file_size, const std::string& where) {
+  uint64_t bytes = element_size;
+  for (hsize_t d : shape)
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes))
+      throw Error(where + ": declared shape is too large to be real" + kPrepareHint);
+  const uint64_t stored = H5Dget_storage_size(dataset.getId());
+  if (bytes > 0 && (stored > file_size || bytes / 1100 > stored))
+    throw Error(where + ": declares " + std::to_string(bytes) + " bytes of data but the file " +
+                "stores " + std::to_string(stored) + " (damaged or truncated?)" + kPrepareHint);
+  return static_cast<size_t>(bytes);
+}
+
+// Resizes `buffer`, naming the dataset if memory runs out.
+template <typename T>
+void allocate(std::vector<T>& buffer, size_t bytes, const std::string& where) {
+  try {
+    buffer.resize(bytes / sizeof(T));
+  } catch (const std::bad_alloc&) {
+    throw Error(where + ": needs " + std::to_string(bytes >> 20) +
+                " MiB of memory, more than this machine can give");
+  }
 }
 
 // Opens `name` under `group`, checking its element type and rank; returns its shape.
@@ -40,7 +88,8 @@ H5::DataSet open_dataset(const H5::Group& group, const std::string& name, H5T_cl
   return dataset;
 }
 
-ImageSet read_split(const H5::H5File& file, const std::string& split, const std::string& path) {
+ImageSet read_split(const H5::H5File& file, const std::string& split, const std::string& path,
+                    uintmax_t file_size) {
   const std::string where = path + ": /" + split;
   if (!file.nameExists(split)) throw Error(where + ": group missing" + kPrepareHint);
   const H5::Group group = file.openGroup(split);
@@ -62,8 +111,10 @@ ImageSet read_split(const H5::H5File& file, const std::string& split, const std:
   set.height = static_cast<int64_t>(image_shape[1]);
   set.width = static_cast<int64_t>(image_shape[2]);
   set.channels = static_cast<int64_t>(image_shape[3]);
-  set.images.resize(static_cast<size_t>(set.count * set.height * set.width * set.channels));
-  set.masks.resize(static_cast<size_t>(set.count * set.height * set.width));
+  allocate(set.images, checked_bytes(images, image_shape, 1, file_size, where + "/images"),
+           where + "/images");
+  allocate(set.masks, checked_bytes(masks, mask_shape, 1, file_size, where + "/masks"),
+           where + "/masks");
   if (set.count > 0) {
     images.read(set.images.data(), H5::PredType::NATIVE_UINT8);
     masks.read(set.masks.data(), H5::PredType::NATIVE_UINT8);
@@ -72,7 +123,8 @@ ImageSet read_split(const H5::H5File& file, const std::string& split, const std:
   return set;
 }
 
-std::vector<Volume> read_volumes(const H5::H5File& file, const std::string& path) {
+std::vector<Volume> read_volumes(const H5::H5File& file, const std::string& path,
+                                 uintmax_t file_size) {
   std::vector<Volume> volumes;
   if (!file.nameExists("test") || !file.openGroup("test").nameExists("volumes")) return volumes;
   const H5::Group group = file.openGroup("/test/volumes");
@@ -93,8 +145,10 @@ std::vector<Volume> read_volumes(const H5::H5File& file, const std::string& path
     volume.depth = static_cast<int64_t>(image_shape[0]);
     volume.height = static_cast<int64_t>(image_shape[1]);
     volume.width = static_cast<int64_t>(image_shape[2]);
-    volume.image.resize(static_cast<size_t>(volume.depth * volume.height * volume.width));
-    volume.label.resize(volume.image.size());
+    allocate(volume.image, checked_bytes(image, image_shape, 4, file_size, where + "/image"),
+             where + "/image");
+    allocate(volume.label, checked_bytes(label, label_shape, 1, file_size, where + "/label"),
+             where + "/label");
     image.read(volume.image.data(), H5::PredType::NATIVE_FLOAT);
     label.read(volume.label.data(), H5::PredType::NATIVE_UINT8);
     volumes.push_back(std::move(volume));
@@ -126,16 +180,21 @@ DatasetMeta read_meta(const H5::H5File& file, const std::string& path) {
 
 DatasetMeta read_dataset_meta(const std::string& path) {
   const H5::H5File file = open_file(path);
-  return VMUNET_H5(path + ": reading the root attributes", read_meta(file, path));
+  return VMUNET_H5(path + ": reading the root attributes" + kDamagedHint, read_meta(file, path));
 }
 
 Dataset read_dataset(const std::string& path) {
   const H5::H5File file = open_file(path);
   Dataset data;
-  data.meta = VMUNET_H5(path + ": reading the root attributes", read_meta(file, path));
-  data.train = VMUNET_H5(path + ": reading /train", read_split(file, "train", path));
-  data.test = VMUNET_H5(path + ": reading /test", read_split(file, "test", path));
-  data.volumes = VMUNET_H5(path + ": reading /test/volumes", read_volumes(file, path));
+  data.meta =
+      VMUNET_H5(path + ": reading the root attributes" + kDamagedHint, read_meta(file, path));
+  const uintmax_t size = std::filesystem::file_size(path);
+  data.train =
+      VMUNET_H5(path + ": reading /train" + kDamagedHint, read_split(file, "train", path, size));
+  data.test =
+      VMUNET_H5(path + ": reading /test" + kDamagedHint, read_split(file, "test", path, size));
+  data.volumes =
+      VMUNET_H5(path + ": reading /test/volumes" + kDamagedHint, read_volumes(file, path, size));
   check_dataset(data, path);
   return data;
 }

@@ -21,8 +21,30 @@ H5::Attribute open_attribute(const H5::H5Object& object, const std::string& name
   return attribute;
 }
 
+// Fixed-length strings (h5py writes numpy bytes this way): NUL- or space-padded fields.
+std::vector<std::string> read_fixed_strings(const H5::AbstractDs& source,
+                                            const H5::DataSpace& space, bool is_attribute) {
+  const H5::StrType type = source.getStrType();
+  const size_t width = type.getSize();
+  const auto count = static_cast<size_t>(space.getSimpleExtentNpoints());
+  std::vector<char> buffer(width * count);
+  if (buffer.empty()) return std::vector<std::string>(count);
+  if (is_attribute)
+    static_cast<const H5::Attribute&>(source).read(type, buffer.data());
+  else
+    static_cast<const H5::DataSet&>(source).read(buffer.data(), type);
+  std::vector<std::string> values;
+  for (size_t i = 0; i < count; ++i) {
+    std::string value(buffer.data() + i * width, width);
+    value.erase(value.find_last_not_of(std::string(" \0", 2)) + 1);
+    values.push_back(value.substr(0, value.find('\0')));
+  }
+  return values;
+}
+
 std::vector<std::string> read_variable_strings(const H5::AbstractDs& source,
                                                const H5::DataSpace& space, bool is_attribute) {
+  if (!source.getStrType().isVariableStr()) return read_fixed_strings(source, space, is_attribute);
   const H5::StrType type = variable_string();
   std::vector<char*> buffer(static_cast<size_t>(space.getSimpleExtentNpoints()), nullptr);
   if (buffer.empty()) return {};

@@ -230,4 +230,24 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where) 
   return array;
 }
 
+std::string npy_float32_bytes(const std::vector<int64_t>& shape, const float* values) {
+  std::string dims;
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    dims += std::to_string(d) + ", ";
+    count *= d;
+  }
+  if (shape.size() > 1) dims.resize(dims.size() - 1);  // "(2, 3)", but "(4,)" for one dimension
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  // The magic (6), version (2) and length (2) bytes plus the header end on a 64-byte boundary.
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(values), static_cast<size_t>(count) * sizeof(float));
+  return out;
+}
+
 }  // namespace vmunet

@@ -36,4 +36,7 @@ struct NpyArray {
 // `where` names the source in messages (a file, or "archive.npz:member.npy").
 NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& where);
 
+// A float32 C-order .npy file (format 1.0) holding `values` of `shape`, that numpy.load reads.
+std::string npy_float32_bytes(const std::vector<int64_t>& shape, const float* values);
+
 }  // namespace vmunet

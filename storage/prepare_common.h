@@ -15,6 +15,7 @@ struct PrepareSummary {
   int64_t train = 0, test = 0;       // samples per file
   int64_t volumes = 0;               // test volumes per file
   std::vector<std::string> skipped;  // one line per skipped input
+  std::vector<std::string> notes;    // how legitimate but unusual inputs were read
 };
 
 // Sizes must be positive multiples of 32 (the network downsamples 32x); several sizes need

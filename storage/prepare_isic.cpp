@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "storage/dataset_h5.h"
+#include "storage/image_file.h"
 #include "storage/isic_pairs.h"
 #include "storage/progress.h"
 #include "storage/rng.h"
@@ -60,17 +61,31 @@ Splits make_splits(const IsicOptions& options, PrepareSummary& summary) {
   return splits;
 }
 
+// A mask as 0/255: masks stored as 0/1 (common in public datasets) are scaled up, and 16-bit
+// masks split at half their range (or at 1 when they hold only 0/1). Sets `zero_one` for a 0/1
+// mask.
+cv::Mat binary_mask(const cv::Mat& mask, bool& zero_one) {
+  double low = 0, high = 0;
+  cv::minMaxLoc(mask, &low, &high);
+  zero_one = high == 1;
+  const double half = zero_one ? 0.5 : mask.depth() == CV_16U ? 32767.5 : 127.5;
+  cv::Mat binary;
+  cv::compare(mask, half, binary, cv::CMP_GT);  // 0/255, 8-bit
+  return binary;
+}
+
 // Reads one pair: RGB image and 0/255 mask of the same size, or a problem line.
-bool load_pair(const ImagePair& pair, cv::Mat& image, cv::Mat& mask, std::string& problem) {
+bool load_pair(const ImagePair& pair, cv::Mat& image, cv::Mat& mask, bool& zero_one,
+               std::string& problem) {
   // Masks carry no EXIF orientation, so the image must not be rotated by its own.
-  image = cv::imread(pair.image, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  image = read_image_file(pair.image, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION, problem);
   if (image.empty()) {
-    problem = "image " + pair.image + " is unreadable or not an image";
+    problem = "image " + problem;
     return false;
   }
-  mask = cv::imread(pair.mask, cv::IMREAD_GRAYSCALE);
+  mask = read_image_file(pair.mask, cv::IMREAD_GRAYSCALE | cv::IMREAD_ANYDEPTH, problem);
   if (mask.empty()) {
-    problem = "mask " + pair.mask + " is unreadable or not an image";
+    problem = "mask " + problem;
     return false;
   }
   if (image.size() != mask.size()) {
@@ -80,7 +95,7 @@ bool load_pair(const ImagePair& pair, cv::Mat& image, cv::Mat& mask, std::string
     return false;
   }
   cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
-  cv::threshold(mask, mask, 127, 255, cv::THRESH_BINARY);  // >= 128 is lesion
+  mask = binary_mask(mask, zero_one);  // > half is lesion
   return true;
 }
 
@@ -141,6 +156,7 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
         std::make_unique<DatasetWriter>(output_path(options.out, size), meta, options.gzip_level));
   }
 
+  int64_t zero_one_masks = 0;
   ProgressBar progress("prepare isic",
                        static_cast<int64_t>(splits.train.size() + splits.test.size()));
   for (const auto& [split, pairs] :
@@ -148,9 +164,11 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
     for (const ImagePair& pair : *pairs) {
       cv::Mat image, mask;
       std::string problem;
-      if (!load_pair(pair, image, mask, problem)) {
+      bool zero_one = false;
+      if (!load_pair(pair, image, mask, zero_one, problem)) {
         report_problem(problem, options.strict, summary);
       } else {
+        zero_one_masks += zero_one;
         for (size_t s = 0; s < options.sizes.size(); ++s) {
           const int size = options.sizes[s];
           const cv::Mat sized_image = resized(image, size), sized_mask = resized_mask(mask, size);
@@ -162,6 +180,9 @@ PrepareSummary prepare_isic(const IsicOptions& options) {
     }
   }
   progress.finish();
+  if (zero_one_masks > 0)
+    summary.notes.push_back(std::to_string(zero_one_masks) +
+                            " masks hold only 0 and 1; read 1 as lesion (scaled to 255)");
   commit_writers(writers, options.out, options.sizes, summary);
   return summary;
 }

@@ -24,9 +24,10 @@ struct IsicOptions {
   int gzip_level = 4;
 };
 
-// Pairs by stem, reads each pair once, binarises the mask at >= 128, resizes the image smoothly
-// (area when shrinking, cubic when enlarging) and the mask by area then >= 0.5 so it stays binary,
-// and writes every size; normalisation constants are computed per split at each size.
+// Pairs by stem, reads each pair once (refusing damaged files, storage/image_file.h), binarises
+// the mask at >= 128 (masks holding only 0/1 at 1, with a note in the summary), resizes the image
+// smoothly (area when shrinking, cubic when enlarging) and the mask by area then >= 0.5 so it stays
+// binary, and writes every size; normalisation constants are computed per split at each size.
 PrepareSummary prepare_isic(const IsicOptions& options);
 
 }  // namespace vmunet

@@ -258,7 +258,11 @@ UPDATE runs SET status = ?2, error = ?3,
   updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
 WHERE id = ?1
 )sql");
-  update.bind(1, run_id).bind(2, std::string(run_status_name(status))).bind(3, error).run();
+  // One line: LibTorch's messages carry a C++ backtrace after the first, which helps nobody here.
+  update.bind(1, run_id)
+      .bind(2, std::string(run_status_name(status)))
+      .bind(3, error.substr(0, error.find('\n')))
+      .run();
   if (sqlite3_changes(db_) != 1)
     throw Error(path_ + ": no run with id " + std::to_string(run_id) + " to set " +
                 run_status_name(status));
@@ -362,6 +366,13 @@ std::vector<CaseRecord> ResultsDb::cases(int64_t run_id) {
     rows.push_back(
         {query.column_text(0), query.column_text(1), query.column_text(2), query.column_double(3)});
   return rows;
+}
+
+void ResultsDb::remove_artifact(int64_t run_id, const std::string& path) {
+  statement("DELETE FROM artifacts WHERE run_id = ? AND path = ?")
+      .bind(1, run_id)
+      .bind(2, path)
+      .run();
 }
 
 std::vector<ArtifactRecord> ResultsDb::artifacts(int64_t run_id) {

@@ -113,6 +113,7 @@ class ResultsDb {
                    const std::string& name, double value);
   void record_artifact(int64_t run_id, const ArtifactRecord& artifact);
   void record_evaluation(int64_t run_id, const EvaluationRecord& evaluation);
+  void remove_artifact(int64_t run_id, const std::string& path);
 
   std::vector<EpochRecord> epochs(int64_t run_id);
   std::vector<MetricRecord> metrics(int64_t run_id);

@@ -7,17 +7,23 @@
 namespace vmunet::sql {
 
 void fail(const char* file, int line, sqlite3* db, int status, const std::string& what) {
-  std::string message = sqlite3_errstr(status);
-  if (db && sqlite3_errcode(db) == status) message = sqlite3_errmsg(db);
   const std::string path =
       db && sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "";
+  if ((status & 0xff) == SQLITE_BUSY || (status & 0xff) == SQLITE_LOCKED)
+    throw Error((path.empty() ? "the database" : path) + " is locked by another writer (" + what +
+                "); waited out the busy timeout; stop the other process or use another --db");
+  std::string message = sqlite3_errstr(status);
+  if (db && sqlite3_errcode(db) == status) message = sqlite3_errmsg(db);
   fail_at(file, line, (path.empty() ? "" : path + ": ") + what + ": " + message);
 }
 
 Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
-  // The statement's text names it in errors, on one line.
+  // Errors name the statement by its first words ("UPDATE runs SET status = ?2, ..."), on one
+  // line: the whole text of a long statement would bury the message.
   std::istringstream words(sql);
-  for (std::string word; words >> word;) sql_ += (sql_.empty() ? "" : " ") + word;
+  for (std::string word; words >> word && sql_.size() < 40;)
+    sql_ += (sql_.empty() ? "" : " ") + word;
+  if (words) sql_ += " ...";
   VMUNET_SQLITE(db_, sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement_, nullptr),
                 "preparing " + sql_);
 }

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "worker/confusion_metrics.h"
+#include "metrics/confusion_metrics.h"
 
 namespace vmunet {
 namespace {

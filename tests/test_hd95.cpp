@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/error.h"
-#include "worker/distance_transform.h"
-#include "worker/hd95.h"
-#include "worker/volume_metrics.h"
+#include "metrics/distance_transform.h"
+#include "metrics/hd95.h"
+#include "metrics/volume_metrics.h"
 
 namespace vmunet {
 namespace {

@@ -184,8 +184,10 @@ TEST(PrepareIsic, CorruptJpegAndUnpairedMaskAreSkippedOrFailUnderStrict) {
   const PrepareSummary summary = prepare_isic(options);
   ASSERT_EQ(summary.skipped.size(), 2u);
   EXPECT_NE(summary.skipped[0].find("ISIC_9999_Segmentation.png has no image"), std::string::npos);
-  EXPECT_NE(summary.skipped[1].find("ISIC_1003.jpg is unreadable or not an image"),
-            std::string::npos);
+  EXPECT_NE(
+      summary.skipped[1].find("ISIC_1003.jpg: JPEG file is truncated (no end-of-image marker)"),
+      std::string::npos)
+      << summary.skipped[1];
   EXPECT_EQ(summary.train + summary.test, 19);
   const Dataset data = read_dataset(dir / "out.h5");
   EXPECT_EQ(data.train.count + data.test.count, 19);
@@ -197,9 +199,9 @@ TEST(PrepareIsic, CorruptJpegAndUnpairedMaskAreSkippedOrFailUnderStrict) {
                       " (1 pairing problems in all); fix it or drop --strict"),
             std::string::npos);
   fs::remove(dir / "masks/ISIC_9999_Segmentation.png");
-  EXPECT_NE(error_of([&] {
-              prepare_isic(options);
-            }).find("ISIC_1003.jpg is unreadable or not an image; fix it or drop --strict"),
+  EXPECT_NE(error_of([&] { prepare_isic(options); })
+                .find("ISIC_1003.jpg: JPEG file is truncated (no end-of-image marker); fix it or "
+                      "drop --strict"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(dir / "strict.h5"));
   EXPECT_FALSE(fs::exists(dir / "strict.h5.partial"));

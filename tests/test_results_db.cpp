@@ -329,5 +329,40 @@ TEST(ResultsDb, ReadersSeeOnlyWholeTransactionsWhileAWriterCommits) {
   EXPECT_EQ(writer.metrics(id).size(), static_cast<size_t>(kBatches * kPerBatch));
 }
 
+TEST(ResultsDb, RotatedArtifactsAreRemovedAndErrorsKeepOneLine) {
+  TempDir dir;
+  ResultsDb db(dir / "r.db");
+  const int64_t id = db.upsert_run(sample_run("k"));
+  const std::string sha(64, 'a');
+  db.record_artifact(id, {"runs/k/ckpt-00001.pt", "checkpoint", sha});
+  db.record_artifact(id, {"runs/k/ckpt-00002.pt", "checkpoint", sha});
+  db.remove_artifact(id, "runs/k/ckpt-00001.pt");
+  ASSERT_EQ(db.artifacts(id).size(), 1u);
+  EXPECT_EQ(db.artifacts(id)[0].path, "runs/k/ckpt-00002.pt");
+
+  db.set_run_status(id, RunStatus::failed,
+                    "Invalid argument\nException raised from foo at bar.cpp:1\nframe #0: baz");
+  EXPECT_EQ(db.find_run("k")->error, "Invalid argument");
+}
+
+TEST(ResultsDb, AWriterLockedOutSaysSoBriefly) {
+  TempDir dir;
+  ResultsDb db(dir / "r.db", ResultsDb::Mode::read_write, 100);
+  const int64_t id = db.upsert_run(sample_run("k"));
+  RawDb other(dir / "r.db");
+  other.exec("BEGIN IMMEDIATE");
+  const std::string message = error_of([&] { db.set_run_status(id, RunStatus::done); });
+  EXPECT_EQ(message,
+            (dir / "r.db") + " is locked by another writer (running UPDATE runs SET status = ?2, "
+                             "error = ?3, ...); waited out the busy timeout; stop the other "
+                             "process or use another --db");
+  other.exec("ROLLBACK");
+  // A reader with a busy timeout opens and reads while the writer holds its lock.
+  other.exec("BEGIN IMMEDIATE");
+  ResultsDb reader(dir / "r.db", ResultsDb::Mode::read_only);
+  EXPECT_EQ(reader.runs().size(), 1u);
+  other.exec("ROLLBACK");
+}
+
 }  // namespace
 }  // namespace vmunet

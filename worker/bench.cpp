@@ -83,6 +83,7 @@ Setup setup(const BenchOptions& o) {
   torch::manual_seed(0);
   VMUNet model(o.model);
   model->to(device);
+  model->set_recompute(o.recompute);
   auto opts = torch::TensorOptions().device(device);
   auto input = torch::rand({o.batch, o.model.in_channels, o.size, o.size}, opts) * 255.0;
   auto target = o.model.num_classes == 1

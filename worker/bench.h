@@ -17,6 +17,7 @@ struct BenchOptions {
   Precision precision = Precision::fp32;
   std::string device = "auto";
   int steps = 20, warmup = 5;
+  bool recompute = false;  // activation recomputation per VSS block (train.recompute = blocks)
   // Data parallel training over these ranks (batch per rank, gradients all-reduced while the
   // backward pass runs); null: one process.
   Communicator* comm = nullptr;

@@ -55,6 +55,10 @@ void DbRecorder::artifact(const std::string& run_key, const std::string& kind,
   db_.record_artifact(id(run_key), {path, kind, sha256});
 }
 
+void DbRecorder::artifact_removed(const std::string& run_key, const std::string& path) {
+  db_.remove_artifact(id(run_key), path);
+}
+
 void DbRecorder::finished(const std::string& run_key, const std::string& status,
                           const std::string& error) {
   db_.set_run_status(id(run_key), parse_run_status(status), error);

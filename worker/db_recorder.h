@@ -23,6 +23,7 @@ class DbRecorder : public RunRecorder {
                   const std::string& name, double value) override;
   void artifact(const std::string& run_key, const std::string& kind, const std::string& path,
                 const std::string& sha256) override;
+  void artifact_removed(const std::string& run_key, const std::string& path) override;
   void finished(const std::string& run_key, const std::string& status,
                 const std::string& error) override;
 

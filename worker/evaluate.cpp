@@ -2,9 +2,9 @@
 
 #include <torch/torch.h>
 
-#include "worker/confusion_metrics.h"
+#include "metrics/confusion_metrics.h"
+#include "metrics/volume_metrics.h"
 #include "worker/data_pipeline.h"
-#include "worker/volume_metrics.h"
 
 namespace vmunet {
 
@@ -43,30 +43,43 @@ EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const tor
   return r;
 }
 
-namespace {
-
-// Predicted class ids (D, H, W) of one volume, slice-wise at the network's input size.
-torch::Tensor predict_volume(VMUNet& model, const VolumeTensors& v, int64_t size,
-                             int64_t batch_size, torch::Device device) {
+SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
+                               int64_t batch_size, bool probabilities) {
   namespace F = torch::nn::functional;
-  const int64_t D = v.image.size(0), H = v.image.size(1), W = v.image.size(2);
-  std::vector<torch::Tensor> out;
+  torch::NoGradGuard no_grad;
+  const auto device = model->parameters().front().device();
+  const int64_t D = slices.size(0), H = slices.size(1), W = slices.size(2);
+  const bool resize = H != size || W != size;
+  std::vector<torch::Tensor> classes, probs;
   for (int64_t z = 0; z < D; z += batch_size) {
     const int64_t n = std::min(batch_size, D - z);
-    auto x = v.image.narrow(0, z, n).unsqueeze(1).to(device, torch::kFloat);
-    if (H != size || W != size)
+    auto x = slices.narrow(0, z, n).unsqueeze(1).to(device, torch::kFloat);
+    if (resize)
       x = F::interpolate(x, F::InterpolateFuncOptions()
                                 .size(std::vector<int64_t>{size, size})
                                 .mode(torch::kBicubic)
                                 .align_corners(false));
-    auto cls = model->forward(x).argmax(1, true).to(torch::kFloat);
-    if (H != size || W != size)
+    const auto logits = model->forward(x);
+    auto cls = logits.argmax(1, true).to(torch::kFloat);
+    if (resize)
       cls = F::interpolate(
           cls, F::InterpolateFuncOptions().size(std::vector<int64_t>{H, W}).mode(torch::kNearest));
-    out.push_back(cls.squeeze(1).to(torch::kCPU, torch::kByte));
+    classes.push_back(cls.squeeze(1).to(torch::kCPU, torch::kByte));
+    if (probabilities) {
+      auto p = logits.softmax(1);
+      if (resize)
+        p = F::interpolate(p, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{H, W})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(false));
+      probs.push_back(p.to(torch::kCPU));
+    }
   }
-  return torch::cat(out, 0);
+  if (classes.empty()) return {torch::zeros({0, H, W}, torch::kByte), {}};
+  return {torch::cat(classes, 0), probabilities ? torch::cat(probs, 0) : torch::Tensor()};
 }
+
+namespace {
 
 std::vector<uint8_t> bytes_of(const torch::Tensor& t) {
   auto c = t.to(torch::kCPU, torch::kByte).contiguous();
@@ -82,14 +95,14 @@ EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& vol
   model->eval();
   const int num_classes = static_cast<int>(meta.num_classes());
   const int64_t V = static_cast<int64_t>(volumes.size()), organs = num_classes - 1;
-  const auto device = model->parameters().front().device();
   // Every rank fills its own volumes' rows; the sum over ranks is the full table, exactly.
   auto table = torch::zeros({V, organs, 2}, torch::kDouble);
   for (int64_t i = comm.rank(); i < V; i += comm.size()) {
     const auto& v = volumes[i];
     const Grid3 grid{v.image.size(0), v.image.size(1), v.image.size(2)};
-    const auto scores = score_volume(bytes_of(predict_volume(model, v, size, batch_size, device)),
-                                     bytes_of(v.label), grid, num_classes);
+    const auto scores =
+        score_volume(bytes_of(predict_slices(model, v.image, size, batch_size).classes),
+                     bytes_of(v.label), grid, num_classes);
     for (int64_t o = 0; o < organs; ++o) {
       table[i][o][0] = scores[o].dice;
       table[i][o][1] = scores[o].hd95;

@@ -25,6 +25,17 @@ EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const tor
                            double threshold, int64_t batch_size, Communicator& comm,
                            const LossWeights& loss_weights = {});
 
+struct SlicePrediction {
+  torch::Tensor classes;        // uint8 (D, H, W) on the CPU
+  torch::Tensor probabilities;  // float (D, K, H, W) on the CPU, when asked for; else undefined
+};
+
+// Multiclass prediction of slices (D, H, W) in [0, 1] (any device), batch by batch: each slice
+// resized to size×size (bicubic), argmax, resized back (nearest); the softmax, when asked for,
+// is resized back bilinearly.
+SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
+                               int64_t batch_size, bool probabilities = false);
+
 // Each volume's slices resized to `size` (bicubic), argmax, resized back (nearest), then scored.
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,
                             const DatasetMeta& meta, int64_t size, int64_t batch_size,

@@ -1,9 +1,12 @@
 #include "worker/run_config.h"
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_parse.h"
 #include "common/sha256.h"
 
 namespace vmunet {
@@ -59,22 +62,32 @@ void overlay(json& base, const json& user, const std::string& path) {
     }
     json& slot = base[item.key()];
     if (at == "model") {
+      // Model files may carry a fixture's input_hw and batch; a run config takes neither.
+      for (const char* key : {"input_hw", "batch"})
+        if (item.value().is_object() && item.value().contains(key))
+          throw Error(std::string("model.") + key +
+                      ": unknown key in a run config (the input size comes from the dataset, "
+                      "the batch from train.batch_size)");
       slot = model_config_to_json(model_config_from_json(item.value(), "model"));
     } else if (slot.is_object()) {
       overlay(slot, item.value(), at);
     } else {
       if (!same_kind(slot, item.value()))
-        throw Error(at + ": expected " + type_name(slot) + ", found " + item.value().dump());
+        throw Error(at + ": expected " + type_name(slot) + ", found " + type_name(item.value()) +
+                    " " + brief(item.value()));
       slot = as_kind(slot, item.value());
     }
   }
 }
 
-json parse_override_value(const std::string& text) {
+json parse_override_value(const std::string& text, const std::string& where) {
   try {
-    return json::parse(text);
-  } catch (const json::parse_error&) {
-    return text;  // a bare word such as bf16 is a string
+    return parse_json(text, where);
+  } catch (const Error&) {
+    // Only a bare word such as bf16 is taken as a string; what starts like JSON must be JSON.
+    if (text.empty() || std::string("[{\"-0123456789").find(text.front()) != std::string::npos)
+      throw;
+    return text;
   }
 }
 
@@ -86,21 +99,39 @@ std::string one_of(const json& v, const std::string& path,
     if (s == o) return s;
     list += (list.empty() ? "" : ", ") + std::string(o);
   }
-  throw Error(path + ": expected one of " + list + ", found \"" + s + "\"");
+  throw Error(path + ": expected one of " + list + ", found " + brief(v));
 }
 
 double probability(const json& v, const std::string& path) {
   const double p = v.get<double>();
-  if (p < 0 || p > 1) throw Error(path + ": expected a probability in [0, 1], found " + v.dump());
+  if (p < 0 || p > 1) throw Error(path + ": expected a probability in [0, 1], found " + brief(v));
   return p;
 }
 
-int64_t at_least(const json& v, const std::string& path, int64_t lo) {
-  const int64_t x = v.get<int64_t>();
-  if (x < lo)
-    throw Error(path + ": must be at least " + std::to_string(lo) + ", found " + v.dump());
+// Integers between lo and hi: the limits keep absurd values (a batch of 2^63) from overflowing
+// step counts into a run that silently trains nothing.
+int64_t in_range(const json& v, const std::string& path, int64_t lo, int64_t hi) {
+  const bool fits = v.is_number_integer() &&
+                    !(v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(hi));
+  const int64_t x = fits ? v.get<int64_t>() : lo - 1;
+  if (!fits || x < lo || x > hi)
+    throw Error(path + ": must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                ", found " + brief(v));
   return x;
 }
+
+// Finite numbers in [lo, hi]; `open_low` excludes lo itself.
+double number_in(const json& v, const std::string& path, double lo, double hi,
+                 bool open_low = false) {
+  const double x = v.get<double>();
+  if (std::isfinite(x) && x >= lo && x <= hi && !(open_low && x == lo)) return x;
+  const std::string range = std::isinf(hi) ? (open_low ? "greater than " : "at least ") + brief(lo)
+                                           : std::string("in ") + (open_low ? "(" : "[") +
+                                                 brief(lo) + ", " + brief(hi) + "]";
+  throw Error(path + ": must be a number " + range + ", found " + brief(v));
+}
+
+constexpr int64_t kMaxSeed = INT64_MAX;
 
 void flatten(const json& j, const std::string& prefix, std::ostringstream& out) {
   for (const auto& item : j.items()) {
@@ -136,6 +167,7 @@ json default_run_config() {
         {"max_steps_per_epoch", 0},
         {"device", "auto"},
         {"precision", "fp32"},
+        {"recompute", "none"},
         {"checkpoint_every", 1},
         {"init", ""}}},
       {"optimizer", {{"lr", 1e-3}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}, {"weight_decay", 1e-2}}},
@@ -167,7 +199,7 @@ json resolve_run_config(const json& user, const std::vector<std::string>& overri
     std::vector<std::string> keys;
     while (std::getline(parts, key, '.')) keys.push_back(key);
     for (size_t i = 0; i + 1 < keys.size(); ++i) node = &(*node)[keys[i]];
-    (*node)[keys.back()] = parse_override_value(o.substr(eq + 1));
+    (*node)[keys.back()] = parse_override_value(o.substr(eq + 1), "--set " + path);
     // The model section is replaced as a whole by overlay(); merge the override into it first.
     if (keys.front() == "model" && keys.size() > 1) {
       json model = resolved["model"];
@@ -182,14 +214,12 @@ json resolve_run_config(const json& user, const std::vector<std::string>& overri
 }
 
 json load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path);
+  if (std::filesystem::is_directory(path))
+    throw Error(path + ": is a directory; give the run config's .json file");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open run config");
-  json user;
-  try {
-    user = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw Error(path + ": not valid JSON (" + e.what() + ")");
-  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const json user = parse_json(text, path);
   try {
     return resolve_run_config(user, overrides);
   } catch (const Error& e) {
@@ -201,7 +231,7 @@ std::string run_key(const json& resolved) {
   // Where, under what name and how often a run logs or saves: not part of the experiment. A new
   // key belongs here only if it changes neither the weights trained nor the metrics reported.
   static const std::pair<const char*, const char*> kNotIdentity[] = {
-      {"", "name"}, {"train", "device"}, {"train", "checkpoint_every"}};
+      {"", "name"}, {"train", "device"}, {"train", "checkpoint_every"}, {"train", "recompute"}};
   json identity = resolved;
   if (identity.contains("train") && identity["train"].is_object() &&
       resolved.value(json::json_pointer("/eval/select"), "last") == "last")
@@ -228,7 +258,9 @@ Precision parse_precision(const std::string& text, const std::string& where) {
 RunConfig parse_run_config(const json& r) {
   RunConfig c;
   c.name = r["name"].get<std::string>();
-  c.seed = r["seed"].get<uint64_t>();
+  if (r["name"].get_ref<const std::string&>().size() > 200)
+    throw Error("name: at most 200 characters, found " + brief(r["name"]));
+  c.seed = static_cast<uint64_t>(in_range(r["seed"], "seed", 0, kMaxSeed));
   c.model = model_config_from_json(r["model"], "model");
 
   const auto& d = r["data"];
@@ -236,34 +268,37 @@ RunConfig parse_run_config(const json& r) {
   const auto& s = d["synthetic"];
   c.synthesize_if_missing = s["if_missing"].get<bool>();
   c.synthetic_task = one_of(s["task"], "data.synthetic.task", {"binary", "multiclass"});
-  c.synthetic_train = at_least(s["train"], "data.synthetic.train", 1);
-  c.synthetic_test = at_least(s["test"], "data.synthetic.test", 1);
-  c.synthetic_size = at_least(s["size"], "data.synthetic.size", 32);
-  c.synthetic_seed = s["seed"].get<uint64_t>();
+  c.synthetic_train = in_range(s["train"], "data.synthetic.train", 1, 100000);
+  c.synthetic_test = in_range(s["test"], "data.synthetic.test", 1, 100000);
+  c.synthetic_size = in_range(s["size"], "data.synthetic.size", 32, 4096);
+  c.synthetic_seed = static_cast<uint64_t>(in_range(s["seed"], "data.synthetic.seed", 0, kMaxSeed));
 
   const auto& t = r["train"];
-  c.epochs = at_least(t["epochs"], "train.epochs", 1);
-  c.batch_size = at_least(t["batch_size"], "train.batch_size", 1);
-  c.eval_every = at_least(t["eval_every"], "train.eval_every", 0);
-  c.max_steps_per_epoch = at_least(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0);
+  c.epochs = in_range(t["epochs"], "train.epochs", 1, 100000);
+  c.batch_size = in_range(t["batch_size"], "train.batch_size", 1, 65536);
+  c.eval_every = in_range(t["eval_every"], "train.eval_every", 0, 100000);
+  c.max_steps_per_epoch =
+      in_range(t["max_steps_per_epoch"], "train.max_steps_per_epoch", 0, 1000000000);
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
   c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
-  c.checkpoint_every = at_least(t["checkpoint_every"], "train.checkpoint_every", 1);
+  c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
+  c.checkpoint_every = in_range(t["checkpoint_every"], "train.checkpoint_every", 1, 100000);
   c.pretrained = t["init"].get<std::string>();
 
   const auto& o = r["optimizer"];
-  c.lr = o["lr"].get<double>();
-  if (o["betas"].size() != 2) throw Error("optimizer.betas: expected two numbers");
-  c.beta1 = o["betas"][0].get<double>();
-  c.beta2 = o["betas"][1].get<double>();
-  c.eps = o["eps"].get<double>();
-  c.weight_decay = o["weight_decay"].get<double>();
-  c.t_max = r["schedule"]["t_max"].get<double>();
-  if (c.t_max <= 0) throw Error("schedule.t_max: must be positive");
-  c.eta_min = r["schedule"]["eta_min"].get<double>();
+  // LibTorch would reject these mid-run without naming the key.
+  c.lr = number_in(o["lr"], "optimizer.lr", 0, HUGE_VAL, true);  // huge: a divergence test
+  if (o["betas"].size() != 2)
+    throw Error("optimizer.betas: expected two numbers, found " + brief(o["betas"]));
+  c.beta1 = number_in(o["betas"][0], "optimizer.betas[0]", 0, 0.999999);
+  c.beta2 = number_in(o["betas"][1], "optimizer.betas[1]", 0, 0.999999);
+  c.eps = number_in(o["eps"], "optimizer.eps", 0, 1, true);
+  c.weight_decay = number_in(o["weight_decay"], "optimizer.weight_decay", 0, 10);
+  c.t_max = static_cast<double>(in_range(r["schedule"]["t_max"], "schedule.t_max", 1, 100000));
+  c.eta_min = number_in(r["schedule"]["eta_min"], "schedule.eta_min", 0, c.lr);
 
-  c.loss_ce_or_bce_weight = r["loss"]["pixel_weight"].get<double>();
-  c.loss_dice_weight = r["loss"]["dice_weight"].get<double>();
+  c.loss_ce_or_bce_weight = number_in(r["loss"]["pixel_weight"], "loss.pixel_weight", 0, 1000);
+  c.loss_dice_weight = number_in(r["loss"]["dice_weight"], "loss.dice_weight", 0, 1000);
 
   const auto& a = r["augment"];
   c.augment_policy = one_of(a["policy"], "augment.policy", {"isic", "synapse", "none"});

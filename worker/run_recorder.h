@@ -34,6 +34,8 @@ class RunRecorder {
                           const std::string& name, double value) = 0;
   virtual void artifact(const std::string& run_key, const std::string& kind,
                         const std::string& path, const std::string& sha256) = 0;
+  // The file of an artifact recorded earlier was deleted (a checkpoint rotated away).
+  virtual void artifact_removed(const std::string& run_key, const std::string& path) = 0;
   // status: done | failed | oom | diverged | preempted; error empty unless failed.
   virtual void finished(const std::string& run_key, const std::string& status,
                         const std::string& error) = 0;

@@ -176,6 +176,7 @@ TrainResult train_run(const TrainRequest& req) {
     torch::manual_seed(cfg.seed);
     VMUNet model(cfg.model);
     model->to(device);
+    model->set_recompute(cfg.recompute_blocks);
     if (!cfg.pretrained.empty()) {
       const auto report = load_pretrained(model, cfg.pretrained);
       if (leader) {
@@ -214,11 +215,17 @@ TrainResult train_run(const TrainRequest& req) {
     EvalSelection selection(cfg.eval_select, run_dir + "/selected_evaluation.json", req.resume,
                             start_epoch);
     auto checkpoint = [&](int64_t epochs_done, const nlohmann::json& progress) {
-      nlohmann::json state = {{"run_key", result.run_key}};
+      nlohmann::json state = {{"run_key", result.run_key},
+                              {"inference", inference_meta_to_json(inference_meta(
+                                                cfg.model, data.meta, cfg.threshold))}};
       if (!progress.is_null()) state["progress"] = progress;
-      const auto [path, digest] =
-          save_checkpoint(run_dir + "/checkpoints", epochs_done, *model, *optimizer, state);
-      if (rec) rec->artifact(result.run_key, "checkpoint", path, digest);
+      std::vector<std::string> rotated;
+      const auto [path, digest] = save_checkpoint(run_dir + "/checkpoints", epochs_done, *model,
+                                                  *optimizer, state, 2, &rotated);
+      if (rec) {
+        rec->artifact(result.run_key, "checkpoint", path, digest);
+        for (const auto& old : rotated) rec->artifact_removed(result.run_key, old);
+      }
     };
     // Every rank asks at every step, so all of them stop at the same step boundary.
     int64_t steps_run = 0;
@@ -338,7 +345,11 @@ TrainResult train_run(const TrainRequest& req) {
     result.status = RunStatus::oom;
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
   } catch (const std::exception& e) {
-    if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), e.what());
+    try {
+      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), e.what());
+    } catch (const std::exception& also) {  // keep the first failure, the one to fix
+      spdlog::warn("could not record the failure: {}", also.what());
+    }
     throw;
   }
   if (rec) rec->finished(result.run_key, run_status_name(result.status), result.error);

@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "worker/distance_transform.h"
+#include "metrics/distance_transform.h"
 
 namespace vmunet {
 
 // The mask's surface voxels: the mask minus its erosion by the 6-connected cross (one
 // iteration). Voxels outside the grid count as background for the erosion (scipy's
 // binary_erosion with border_value 0, which medpy uses), so mask voxels on a face of the grid
-// are surface voxels.
+// are surface voxels. A planar grid erodes with the 4-connected cross in its plane.
 std::vector<uint8_t> surface_voxels(const std::vector<uint8_t>& mask, const Grid3& grid);
 
 // 95th percentile of the distances from each surface voxel of `a` to the nearest surface voxel

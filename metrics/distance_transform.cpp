@@ -1,4 +1,4 @@
-#include "worker/distance_transform.h"
+#include "metrics/distance_transform.h"
 
 #include <algorithm>
 #include <limits>

@@ -9,6 +9,9 @@ namespace vmunet {
 // A 3D grid stored row-major as [depth][height][width] (voxel (z, y, x) at (z·H + y)·W + x).
 struct Grid3 {
   int64_t depth = 0, height = 0, width = 0;
+  // A 2D image (depth 1) rather than a volume: surfaces (hd95.h) come from the 4-connected cross
+  // in the plane, as medpy computes them for a 2D array.
+  bool planar = false;
   int64_t voxels() const { return depth * height * width; }
 };
 

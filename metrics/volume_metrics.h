@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "worker/distance_transform.h"
+#include "metrics/distance_transform.h"
 
 namespace vmunet {
 

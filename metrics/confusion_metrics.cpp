@@ -1,4 +1,4 @@
-#include "worker/confusion_metrics.h"
+#include "metrics/confusion_metrics.h"
 
 #include <torch/torch.h>
 

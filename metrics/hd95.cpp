@@ -1,4 +1,4 @@
-#include "worker/hd95.h"
+#include "metrics/hd95.h"
 
 #include <algorithm>
 #include <cmath>
@@ -72,10 +72,11 @@ std::vector<uint8_t> surface_voxels(const std::vector<uint8_t>& mask, const Grid
     for (int64_t y = 0; y < H; ++y) {
       for (int64_t x = 0; x < W; ++x, ++i) {
         if (!mask[i]) continue;
-        // Kept by the erosion only if all six neighbours exist and are in the mask.
-        const bool interior = z > 0 && z < D - 1 && y > 0 && y < H - 1 && x > 0 && x < W - 1 &&
-                              mask[i - H * W] && mask[i + H * W] && mask[i - W] && mask[i + W] &&
-                              mask[i - 1] && mask[i + 1];
+        // Kept by the erosion only if all six (planar: four) neighbours exist and are in the mask.
+        const bool interior =
+            (g.planar || (z > 0 && z < D - 1 && mask[i - H * W] && mask[i + H * W])) && y > 0 &&
+            y < H - 1 && x > 0 && x < W - 1 && mask[i - W] && mask[i + W] && mask[i - 1] &&
+            mask[i + 1];
         surface[i] = !interior;
       }
     }
@@ -97,7 +98,8 @@ double hd95(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, const 
   // union's bounding box both masks are empty, so erosion there sees the same background as
   // outside the grid: work inside that box only.
   const Box box = union_bounds(a, b, grid);
-  const Grid3 g = box.grid();
+  Grid3 g = box.grid();
+  g.planar = grid.planar;
   const auto surface_a = surface_voxels(crop(a, grid, box), g);
   const auto surface_b = surface_voxels(crop(b, grid, box), g);
   std::vector<double> distances;

@@ -1,10 +1,10 @@
-#include "worker/volume_metrics.h"
+#include "metrics/volume_metrics.h"
 
 #include <algorithm>
 #include <string>
 
 #include "common/error.h"
-#include "worker/hd95.h"
+#include "metrics/hd95.h"
 
 namespace vmunet {
 
