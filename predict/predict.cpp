@@ -74,7 +74,7 @@ PredictSummary predict(const PredictOptions& options) {
   if (options.batch < 1) throw Error("--batch must be at least 1");
   if (options.threshold && (*options.threshold < 0 || *options.threshold > 1))
     throw Error("--threshold must lie in [0, 1]");
-  auto model = load_trained_model(options.checkpoint, choose_device(options.device, 0));
+  auto model = load_trained_model(options.checkpoint, choose_device(options.device, local_rank()));
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (!fs::is_directory(options.out_dir))

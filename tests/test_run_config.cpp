@@ -79,18 +79,18 @@ TEST(RunConfig, RunKeyDependsOnValuesNotOnSpelling) {
   EXPECT_EQ(run_key(resolve_run_config({{"seed", 42}})),
             run_key(resolve_run_config(json::object())));
   // An integer where the default is a float resolves to that float.
-  const auto one = resolve_run_config({{"optimizer", {{"lr", 1}, {"betas", {1, 0.5}}}}});
+  const auto one = resolve_run_config({{"optimizer", {{"lr", 1}, {"betas", {0, 0.5}}}}});
   EXPECT_TRUE(one["optimizer"]["lr"].is_number_float());
-  EXPECT_EQ(one["optimizer"]["betas"].dump(), "[1.0,0.5]");
+  EXPECT_EQ(one["optimizer"]["betas"].dump(), "[0.0,0.5]");
   EXPECT_EQ(run_key(one),
-            run_key(resolve_run_config({{"optimizer", {{"lr", 1.0}, {"betas", {1.0, 0.5}}}}})));
+            run_key(resolve_run_config({{"optimizer", {{"lr", 1.0}, {"betas", {0.0, 0.5}}}}})));
 }
 
 TEST(RunConfig, RunKeyIgnoresNameDeviceAndCadence) {
   const auto base = resolve_run_config(json::object());
   const std::string key = run_key(base);
-  for (const char* same :
-       {"name=other", "train.device=cpu", "train.eval_every=3", "train.checkpoint_every=7"})
+  for (const char* same : {"name=other", "train.device=cpu", "train.eval_every=3",
+                           "train.checkpoint_every=7", "train.recompute=blocks"})
     EXPECT_EQ(run_key(resolve_run_config(json::object(), {same})), key) << same;
   for (const char* other :
        {"optimizer.lr=0.002", "seed=43", "train.epochs=299", "train.batch_size=16",

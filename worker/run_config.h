@@ -29,10 +29,11 @@ nlohmann::json load_run_config(const std::string& path,
 // what it trains and how it is measured: `seed`, `model`, `data` (path and synthetic recipe),
 // `train` (epochs, batch_size, max_steps_per_epoch, precision, init), `optimizer`, `schedule`,
 // `loss`, `augment` and `eval`. Left out, so that a relaunch elsewhere or with another cadence
-// finds its finished runs: `name`, `train.device`, `train.checkpoint_every`, and
-// `train.eval_every` under `eval.select: last` (the final evaluation is always made; under
-// min_test_loss the evaluated epochs decide what is reported). Equal configs give equal keys
-// whatever their key order, formatting, or an integer written where a float is expected.
+// finds its finished runs: `name`, `train.device`, `train.checkpoint_every`, `train.recompute`
+// (memory, not results), and `train.eval_every` under `eval.select: last` (the final evaluation is
+// always made; under min_test_loss the evaluated epochs decide what is reported). Equal configs
+// give equal keys whatever their key order, formatting, or an integer written where a float is
+// expected.
 std::string run_key(const nlohmann::json& resolved);
 
 // "fp32", "tf32" or "bf16"; anything else throws vmunet::Error naming `where`.
