@@ -10,7 +10,9 @@
 #include <csetjmp>
 #include <cstdint>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <sstream>
 #include <vector>
 
 namespace vmunet {
@@ -141,12 +143,16 @@ cv::Mat read_image_file(const std::string& path, int flags, std::string& problem
     return {};
   }
   cv::Mat image;
+  // imdecode also writes some failures straight to std::cerr; they are reported here instead.
+  std::ostringstream swallowed;
+  std::streambuf* const cerr_buffer = std::cerr.rdbuf(swallowed.rdbuf());
   try {
     image = cv::imdecode(bytes, flags);
   } catch (const cv::Exception& e) {
     problem = path + ": cannot be decoded (" + e.err + ")";
-    return {};
   }
+  std::cerr.rdbuf(cerr_buffer);
+  if (!problem.empty()) return {};
   if (image.empty()) problem = path + " is unreadable or not an image";
   return image;
 }
