@@ -111,6 +111,7 @@ std::string check_jpeg(const Bytes& b, int& width, int& height) {
 }  // namespace
 
 cv::Mat read_image_file(const std::string& path, int flags, std::string& problem) {
+  problem.clear();
   // OpenCV logs decoder failures to stderr itself; they are reported here, by name, instead.
   static const bool silenced = [] {
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
