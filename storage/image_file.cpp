@@ -11,7 +11,9 @@
 #include <csetjmp>
 #include <cstdint>
 #include <fstream>
+#include <iostream>
 #include <iterator>
+#include <sstream>
 #include <vector>
 
 namespace vmunet {
@@ -110,6 +112,7 @@ std::string check_jpeg(const Bytes& b, int& width, int& height) {
 }  // namespace
 
 cv::Mat read_image_file(const std::string& path, int flags, std::string& problem) {
+  problem.clear();
   // OpenCV logs decoder failures to stderr itself; they are reported here, by name, instead.
   static const bool silenced = [] {
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
@@ -142,12 +145,16 @@ cv::Mat read_image_file(const std::string& path, int flags, std::string& problem
     return {};
   }
   cv::Mat image;
+  // imdecode also writes some failures straight to std::cerr; they are reported here instead.
+  std::ostringstream swallowed;
+  std::streambuf* const cerr_buffer = std::cerr.rdbuf(swallowed.rdbuf());
   try {
     image = cv::imdecode(bytes, flags);
   } catch (const cv::Exception& e) {
     problem = path + ": cannot be decoded (" + e.err + ")";
-    return {};
   }
+  std::cerr.rdbuf(cerr_buffer);
+  if (!problem.empty()) return {};
   if (image.empty()) problem = path + " is unreadable or not an image";
   return image;
 }

@@ -230,6 +230,7 @@ std::vector<Case> safetensors_cases() {
   std::vector<Case> cases;
   for (const auto& [name, damaged] : damage) {
     for (const bool on_weights : {true, false}) {
+      if (name == "offsets-overlap" && !on_weights) continue;  // the input holds one tensor
       const std::string case_name = (on_weights ? "weights-" : "input-") + name;
       const std::string dir = case_dir("safetensors", case_name);
       const std::string path = dir + "/damaged.safetensors";
