@@ -13,6 +13,6 @@ mkdir -p "$out"
 
 "$vmunet" --version
 "$vmunet" info --model "$root/configs/models/vmunet-t.json"
-cd "$out"  # the config's data path (data/quickstart-64.h5) is made here on first use
+cd "$out"  # the config's data path (data/quickstart-32.h5) is made here on first use
 "$vmunet" train --config "$root/configs/quickstart.json" --db results.db --out runs --resume
 echo "results: $out/results.db (sqlite3 $out/results.db 'select name, value from metrics')"
