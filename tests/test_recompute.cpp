@@ -249,6 +249,7 @@ class RecordingComm : public Communicator {
   void all_reduce_sum(torch::Tensor& t) override { sums.push_back(t.clone()); }
   void broadcast(torch::Tensor&, int) override {}
   void barrier() override {}
+  bool any(bool flag) override { return flag; }
   std::string describe() const override { return "recording"; }
   std::vector<torch::Tensor> sums;
 };
