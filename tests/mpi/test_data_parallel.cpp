@@ -64,14 +64,14 @@ void expect_data_parallel_equals_single(const std::string& task) {
     // run differs from the 1-rank run by 2.2e-5 and 3.8e-3 with OpenBLAS, and by 2.9e-7 and 1.1e-4
     // with the reference BLAS. Without the gradient all-reduce (each rank stepping on its own 3
     // samples) the whole vector differs by 1.1e-3 and most tensors by 0.1 to 1.8.
-    const double whole_tol = 5e-5, tensor_tol = 1e-2;
+    const test::DataParallelTolerance tol;
     std::vector<torch::Tensor> fa, fb;
     for (size_t i = 0; i < a.size(); ++i) {
       fa.push_back(a[i].reshape({-1}));
       fb.push_back(b[i].reshape({-1}));
-      EXPECT_LT(test::rel_error(a[i], b[i]), tensor_tol) << task << " parameter " << i;
+      EXPECT_LT(test::rel_error(a[i], b[i]), tol.tensor) << task << " parameter " << i;
     }
-    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), whole_tol) << task;
+    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), tol.whole) << task;
   }
   comm->barrier();
 }
