@@ -34,7 +34,8 @@ std::string names_of(const std::vector<CLI::App*>& subcommands) {
 
 int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, char** argv) {
   if (error.get_exit_code() == 0) return app.exit(error);  // --help, --version
-  // A command's own exit status (vmunet sweep's 2 and 3): it has said why.
+  // A subcommand's own outcome (sweep, predict, evaluate: some runs or inputs not done), already
+  // reported by it: only its exit status remains to return.
   if (dynamic_cast<const CLI::RuntimeError*>(&error)) return error.get_exit_code();
   std::string what = error.what();
   std::string command = "vmunet";

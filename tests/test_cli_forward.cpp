@@ -83,7 +83,7 @@ TEST_F(CliForward, WrongInputShape) {
                {"vmunet: error: ", bad, "tensor 'input'", "[2, 3, 64, 48]", "multiples of 32"});
   write_safetensors(bad, {{"input", input.narrow(1, 0, 1)}});  // 1 channel for a 3-channel model
   expect_error(run_vmunet(forward_args(model, kFixture, bad, path("y"))),
-               {"vmunet: error: ", bad, "[2, 1, 64, 64]", "(batch, 3, H, W)"});
+               {"vmunet: error: ", bad, "[2, 1, 64, 64]", "3, H, W)"});
   write_safetensors(bad, {{"x", input}});
   expect_error(run_vmunet(forward_args(model, kFixture, bad, path("y"))),
                {"vmunet: error: ", bad, "no tensor named 'input'"});

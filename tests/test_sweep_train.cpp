@@ -232,14 +232,14 @@ TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
     ASSERT_EQ(train_run(test::train_request(config, single.string())).status, RunStatus::done);
     const auto a = final_weights(config, dir.path() / "runs"), b = final_weights(config, single);
     ASSERT_EQ(a.size(), b.size());
-    // The data-parallel bounds of tests/mpi/test_data_parallel.cpp (CPU).
+    const test::DataParallelTolerance tol;
     std::vector<torch::Tensor> fa, fb;
     for (size_t i = 0; i < a.size(); ++i) {
       fa.push_back(a[i].reshape({-1}));
       fb.push_back(b[i].reshape({-1}));
-      EXPECT_LT(test::rel_error(a[i], b[i]), 1e-3) << "parameter " << i;
+      EXPECT_LT(test::rel_error(a[i], b[i]), tol.tensor) << "parameter " << i;
     }
-    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), 1e-5);
+    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), tol.whole);
   }
 }
 

@@ -22,6 +22,13 @@ inline Tolerance tolerance_for(torch::ScalarType t) {
   }
 }
 
+// A data-parallel run against a one-rank run of the same config, after a few steps: the whole
+// parameter vector and each tensor (tests/mpi/test_data_parallel.cpp says where the rounding
+// comes from and what was measured).
+struct DataParallelTolerance {
+  double whole = 5e-5, tensor = 1e-2;
+};
+
 // max|a−b| / max|b|, in double.
 inline double rel_error(const torch::Tensor& a, const torch::Tensor& b) {
   auto ad = a.to(torch::kDouble), bd = b.to(torch::kDouble);
