@@ -20,7 +20,10 @@ const char* const kExitCodes =
     "  1  error: bad spec, missing inputs, or a rank that could not go on (job aborted)\n"
     "  2  every run ended, some failed, oom or diverged (relaunch with --retry-failed)\n"
     "  3  stopped by SIGTERM, SIGUSR1 or SIGINT: runs checkpointed and marked preempted;\n"
-    "     relaunch the same command to resume them\n";
+    "     relaunch the same command to resume them. Under Open MPI's mpirun, SIGUSR1 reaches\n"
+    "     the ranks at once; SIGTERM reaches them odls_base_sigkill_timeout seconds later\n"
+    "     (default 1) and they are killed as long after: run mpirun with\n"
+    "     --mca odls_base_sigkill_timeout 30 so that SIGTERM leaves time to checkpoint\n";
 
 // A prepared dataset's resolution and training images, for the runs' expected cost.
 std::optional<DatasetShape> probe_dataset(const std::string& path) {

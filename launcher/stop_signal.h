@@ -4,14 +4,17 @@
 // kSweepInterrupted. A second SIGINT kills the process (the default action comes back).
 //
 // Under Open MPI 4.1's mpirun (measured on Debian 12): SIGUSR1 (and SIGUSR2) sent to mpirun is
-// forwarded to every rank and nothing else happens, so the ranks stop cleanly however long their
-// checkpoint takes, and mpirun exits with the ranks' code (kSweepInterrupted). SIGTERM (and
-// SIGINT) make mpirun end the job: it sends SIGTERM to every rank and SIGKILL
-// odls_base_sigkill_timeout seconds later (default 1 s), and exits 1 whatever the ranks return.
-// Give ranks time to checkpoint with `mpirun --mca odls_base_sigkill_timeout 30` (or
-// OMPI_MCA_odls_base_sigkill_timeout=30), or signal with SIGUSR1. Slurm's srun signals the ranks
-// directly. A rank killed before it checkpoints leaves its run `running`: the relaunch resumes it
-// from its newest checkpoint.
+// forwarded to every rank at once and nothing else happens, so the ranks stop cleanly however long
+// their checkpoint takes, and mpirun exits with the ranks' code (kSweepInterrupted). SIGTERM (and
+// SIGINT) make mpirun end the job: it sends SIGCONT to the ranks, blocks for
+// odls_base_sigkill_timeout seconds (default 1), sends SIGTERM, blocks as long again, sends
+// SIGKILL and exits 1 whatever the ranks return. So the ranks see the stop only `timeout` seconds
+// after mpirun got it and have `timeout` seconds to checkpoint; the job ends 2 x `timeout` after
+// the signal. The default second fits a step and a checkpoint of small runs only: raise it with
+// `mpirun --mca odls_base_sigkill_timeout 30` (or OMPI_MCA_odls_base_sigkill_timeout=30; a rank
+// cannot set it for mpirun), or signal with SIGUSR1. Slurm's srun signals the ranks directly.
+// A rank killed before it checkpoints leaves its run `running`: the relaunch resumes it from its
+// newest checkpoint.
 #pragma once
 
 #include <atomic>

@@ -1,12 +1,13 @@
 // `vmunet sweep` end to end under mpirun with tiny training runs: a failing run is recorded and the
-// sweep goes on; SIGTERM mid-sweep and a relaunch lose and redo nothing; a 2-rank group trains
-// the same weights as one rank.
+// sweep goes on; SIGTERM (or SIGUSR1) mid-sweep and a relaunch lose and redo nothing; a 2-rank
+// group trains the same weights as one rank.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "launcher/exit_codes.h"
@@ -86,53 +87,76 @@ std::vector<int64_t> epoch_numbers(ResultsDb& db, int64_t run_id) {
   return numbers;
 }
 
-TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
-  test::TempDir dir;
-  const int64_t epochs = 6;
-  write_sweep(dir.path(), epochs,
-              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
-  const auto db_path = (dir.path() / "r.db").string();
-  const auto pid_file = dir.path() / "pid", rc_file = dir.path() / "rc";
-  // mpirun in the background; its pid and exit code land in files. On SIGTERM, mpirun passes
-  // SIGTERM to the ranks and kills them odls_base_sigkill_timeout seconds later (default 1):
-  // give them time to checkpoint, as the README advises.
-  const std::string background =
-      "sh -c 'OMPI_MCA_odls_base_sigkill_timeout=30 " + test::mpirun(2, sweep_command(dir.path())) +
-      " > " + (dir.path() / "first.log").string() + " 2>&1 & echo $! > " + pid_file.string() +
-      "; wait $!; echo $? > " + rc_file.string() + "' &";
-  ASSERT_EQ(std::system(background.c_str()), 0);
+// How a sweep job ended after a signal.
+struct Stopped {
+  double seconds = 0;  // from the signal to mpirun's exit
+  int rc = -1;         // mpirun's exit code
+  std::string log;
+};
 
-  // Wait until one run is done and another has recorded an epoch, then SIGTERM mpirun.
+// Starts `vmunet sweep` under `env mpirun -np 2` in the background, waits until one run is done
+// and another has recorded its first epochs but is still far from its last (the signal may reach
+// it seconds later), then sends `signal` to mpirun and waits for it to exit.
+Stopped stop_sweep_midway(const fs::path& dir, int64_t epochs, const std::string& env, int signal) {
+  const auto db_path = (dir / "r.db").string();
+  const auto pid_file = dir / "pid", rc_file = dir / "rc", log_file = dir / "first.log";
+  const std::string background =
+      "sh -c '" + env + " " + test::mpirun(2, sweep_command(dir)) + " > " + log_file.string() +
+      " 2>&1 & echo $! > " + pid_file.string() + "; wait $!; echo $? > " + rc_file.string() + "' &";
+  EXPECT_EQ(std::system(background.c_str()), 0);
+
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   bool ready = false;
   while (!ready && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!fs::exists(db_path)) continue;
     try {
       ResultsDb db(db_path, ResultsDb::Mode::read_only);
-      int done = 0, started = 0;
+      int done = 0, starting = 0;
       for (const auto& run : db.runs()) {
+        const auto recorded = static_cast<int64_t>(db.epochs(run.id).size());
         done += run.status == RunStatus::done;
-        started += run.status == RunStatus::running && !db.epochs(run.id).empty();
+        starting += run.status == RunStatus::running && recorded >= 1 && recorded <= epochs / 4;
       }
-      ready = done >= 1 && started >= 1;
+      ready = done >= 1 && starting >= 1;
     } catch (const Error&) {  // not yet migrated
     }
   }
-  ASSERT_TRUE(ready) << "the sweep never reached one done run and one running";
+  EXPECT_TRUE(ready) << "the sweep never reached one done run and one just started";
   int pid = 0;
   std::ifstream(pid_file) >> pid;
-  ASSERT_GT(pid, 0);
+  EXPECT_GT(pid, 0);
   const auto sent = std::chrono::steady_clock::now();
-  ::kill(pid, SIGTERM);
+  if (pid > 0) ::kill(pid, signal);
   while (!fs::exists(rc_file) || fs::file_size(rc_file) == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
-  EXPECT_LT(seconds, 20) << "the job took " << seconds << " s to end after SIGTERM";
-  int rc = 0;
-  std::ifstream(rc_file) >> rc;
-  EXPECT_NE(rc, 0);  // mpirun's own code after SIGTERM (1), whatever the ranks return
+  Stopped stopped;
+  stopped.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  std::ifstream(rc_file) >> stopped.rc;
+  std::stringstream log;
+  log << std::ifstream(log_file).rdbuf();
+  stopped.log = log.str();
+  return stopped;
+}
+
+TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
+  test::TempDir dir;
+  const int64_t epochs = 40;
+  write_sweep(dir.path(), epochs,
+              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
+  const auto db_path = (dir.path() / "r.db").string();
+  // Open MPI 4.1's mpirun, on SIGTERM, blocks for odls_base_sigkill_timeout seconds, passes
+  // SIGTERM to the ranks, blocks as long again, SIGKILLs them and exits 1: the ranks have
+  // `timeout` seconds to checkpoint, `timeout` seconds after the signal.
+  const int sigkill_timeout = 3;
+  const auto stopped = stop_sweep_midway(
+      dir.path(), epochs, "OMPI_MCA_odls_base_sigkill_timeout=" + std::to_string(sigkill_timeout),
+      SIGTERM);
+  EXPECT_LT(stopped.seconds, 2 * sigkill_timeout + 5)
+      << "the job took " << stopped.seconds << " s to end after SIGTERM:\n"
+      << stopped.log;
+  EXPECT_EQ(stopped.rc, 1);  // mpirun's own code after SIGTERM, whatever the ranks return
+  EXPECT_NE(stopped.log.find("stopped by signal 15"), std::string::npos) << stopped.log;
 
   std::map<std::string, RunStatus> before;
   {
@@ -145,7 +169,7 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
     preempted += status == RunStatus::preempted;
   }
   ASSERT_GE(done_before, 1);
-  ASSERT_GE(preempted, 1);
+  ASSERT_GE(preempted, 1) << stopped.log;
 
   const auto again = test::run_shell(test::mpirun(2, sweep_command(dir.path())));
   ASSERT_EQ(again.status, kSweepAllDone) << again.output;
@@ -166,6 +190,22 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
     EXPECT_EQ(db.metrics(run.id).size(), metric_rows) << run.run_key;
   }
   EXPECT_GT(metric_rows, 0u);
+}
+
+// mpirun forwards SIGUSR1 at once and returns the ranks' code: the documented 3.
+TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
+  test::TempDir dir;
+  const int64_t epochs = 40;
+  write_sweep(dir.path(), epochs,
+              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
+  const auto stopped = stop_sweep_midway(dir.path(), epochs, "", SIGUSR1);
+  EXPECT_EQ(stopped.rc, kSweepInterrupted) << stopped.log;
+  EXPECT_LT(stopped.seconds, 5) << stopped.log;
+  EXPECT_EQ(stopped.log.find("vmunet: error"), std::string::npos) << stopped.log;
+  ResultsDb db((dir.path() / "r.db").string(), ResultsDb::Mode::read_only);
+  int preempted = 0;
+  for (const auto& run : db.runs()) preempted += run.status == RunStatus::preempted;
+  EXPECT_GE(preempted, 1);
 }
 
 std::vector<torch::Tensor> final_weights(const json& config, const fs::path& runs) {
