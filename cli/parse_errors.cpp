@@ -34,6 +34,9 @@ std::string names_of(const std::vector<CLI::App*>& subcommands) {
 
 int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, char** argv) {
   if (error.get_exit_code() == 0) return app.exit(error);  // --help, --version
+  // A command's own exit status (vmunet sweep's 2 and 3, predict's and evaluate's 2): it has
+  // said why.
+  if (dynamic_cast<const CLI::RuntimeError*>(&error)) return error.get_exit_code();
   std::string what = error.what();
   std::string command = "vmunet";
   // Walk the subcommand words; the first that names no subcommand is the mistake to point at.
