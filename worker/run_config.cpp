@@ -257,7 +257,7 @@ Precision parse_precision(const std::string& text, const std::string& where) {
   if (text == "fp32") return Precision::fp32;
   if (text == "tf32") return Precision::tf32;
   if (text == "bf16") return Precision::bf16;
-  throw Error(where + ": expected one of fp32, tf32, bf16, found \"" + text + "\"");
+  throw Error(where + ": expected one of fp32, tf32, bf16, found " + brief(json(text)));
 }
 
 RunConfig parse_run_config(const json& r) {

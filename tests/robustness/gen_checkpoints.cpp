@@ -106,7 +106,7 @@ std::vector<Case> checkpoint_cases() {
         c.legitimate = true;
         c.guarded = {dir + "/ckpt-00001.pt"};
         c.check = [](const Outcome& o) -> std::string {
-          if (o.out.find("ckpt-00001.pt (epoch 1)") == std::string::npos)
+          if (o.out.find("ckpt-00001.pt (epoch 1,") == std::string::npos)
             return "did not resume from ckpt-00001.pt: " + o.out.substr(0, 300);
           if (o.out.find("done after 2 epochs") == std::string::npos) return "did not finish";
           return "";
