@@ -23,7 +23,8 @@ void add_predict(CLI::App& app) {
   sub->add_option("--out", o->out_dir, "output folder")->required();
   sub->add_option("--threshold", *threshold,
                   "binary models: foreground where P >= this (default: the checkpoint's, 0.5)");
-  sub->add_flag("--overlay", o->overlay, "also write overlays/<stem>.png (the mask outlined on the image)");
+  sub->add_flag("--overlay", o->overlay,
+                "also write overlays/<stem>.png (the mask outlined on the image)");
   sub->add_flag("--probabilities", o->probabilities,
                 "also write probabilities/<stem>.png (16-bit) or .npy (multiclass)");
   sub->add_option("--device", o->device, "auto, cpu or cuda")

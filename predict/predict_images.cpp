@@ -8,8 +8,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/error.h"
-#include "storage/image_io.h"
 #include "predict/predict_inputs.h"
+#include "storage/image_io.h"
 #include "storage/npy.h"
 #include "worker/checkpoint.h"
 #include "worker/data_pipeline.h"

@@ -352,10 +352,10 @@ TEST(ResultsDb, AWriterLockedOutSaysSoBriefly) {
   RawDb other(dir / "r.db");
   other.exec("BEGIN IMMEDIATE");
   const std::string message = error_of([&] { db.set_run_status(id, RunStatus::done); });
-  EXPECT_EQ(message,
-            (dir / "r.db") + " is locked by another writer (running UPDATE runs SET status = ?2, "
-                             "error = ?3, ...); waited out the busy timeout; stop the other "
-                             "process or use another --db");
+  EXPECT_EQ(message, (dir / "r.db") +
+                         " is locked by another writer (running UPDATE runs SET status = ?2, "
+                         "error = ?3, ...); waited out the busy timeout; stop the other "
+                         "process or use another --db");
   other.exec("ROLLBACK");
   // A reader with a busy timeout opens and reads while the writer holds its lock.
   other.exec("BEGIN IMMEDIATE");

@@ -15,8 +15,8 @@ namespace {
 TEST(SweepStandIn, EightRanksRecordTwoThousandRunsExactlyOnce) {
   test::TempDir dir;
   const auto r = test::run_shell(test::mpirun(8, std::string(VMUNET_SWEEP_BENCH) +
-                                                       " --runs 2000 --fail-fraction 0.1 --out " +
-                                                       dir.path().string()));
+                                                     " --runs 2000 --fail-fraction 0.1 --out " +
+                                                     dir.path().string()));
   ASSERT_EQ(r.status, kSweepFailures) << r.output;
 
   ResultsDb db((dir.path() / "results.db").string(), ResultsDb::Mode::read_only);
