@@ -81,7 +81,6 @@ class EpochLosses : public RunRecorder {
                    double) override {}
   void evaluation(const std::string&, int64_t, const std::string&, const std::string&,
                   double) override {}
-  void artifact_removed(const std::string&, const std::string&) override {}
   void artifact(const std::string&, const std::string&, const std::string&,
                 const std::string&) override {}
   void artifact_removed(const std::string&, const std::string&) override {}
