@@ -13,10 +13,10 @@
 #include "launcher/exit_codes.h"
 #include "model/vmunet.h"
 #include "storage/results_db.h"
+#include "tests/final_weights.h"
 #include "tests/run_binary.h"
 #include "tests/test_storage_helpers.h"
 #include "tests/tiny_run.h"
-#include "tests/tolerances.h"
 #include "worker/checkpoint.h"
 #include "worker/optimizer.h"
 #include "worker/trainer.h"
@@ -208,14 +208,6 @@ TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
   EXPECT_GE(preempted, 1);
 }
 
-std::vector<torch::Tensor> final_weights(const json& config, const fs::path& runs) {
-  VMUNet model(parse_run_config(config).model);
-  auto opt = make_adamw(model->parameters(), {});
-  const auto dir = (runs / run_key(config) / "checkpoints").string();
-  EXPECT_TRUE(load_latest_checkpoint(dir, *model, *opt).has_value()) << dir;
-  return model->parameters();
-}
-
 TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
   test::TempDir dir;
   write_sweep(dir.path(), 2, {{"name", "pairs"}, {"seeds", {1, 2}}, {"gpus_per_run", 2}});
@@ -230,16 +222,8 @@ TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
     const auto config = json::parse(run.config_json);
     const auto single = dir.path() / "single";
     ASSERT_EQ(train_run(test::train_request(config, single.string())).status, RunStatus::done);
-    const auto a = final_weights(config, dir.path() / "runs"), b = final_weights(config, single);
-    ASSERT_EQ(a.size(), b.size());
-    const test::DataParallelTolerance tol;
-    std::vector<torch::Tensor> fa, fb;
-    for (size_t i = 0; i < a.size(); ++i) {
-      fa.push_back(a[i].reshape({-1}));
-      fb.push_back(b[i].reshape({-1}));
-      EXPECT_LT(test::rel_error(a[i], b[i]), tol.tensor) << "parameter " << i;
-    }
-    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), tol.whole);
+    test::expect_data_parallel_equal(test::final_weights(config, dir.path() / "runs"),
+                                     test::final_weights(config, single), run.run_key);
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "model/vmunet.h"
+#include "tests/final_weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_run.h"
 #include "worker/checkpoint.h"
@@ -30,15 +31,6 @@ class TrainResume : public ::testing::Test {
   }
   void TearDown() override { test::remove_tree(dir); }
 
-  // The model weights of the newest checkpoint of `config`'s run under `runs`.
-  std::vector<torch::Tensor> final_weights(const nlohmann::json& config, const fs::path& runs) {
-    VMUNet model(parse_run_config(config).model);
-    auto opt = make_adamw(model->parameters(), {});
-    auto info =
-        load_latest_checkpoint((runs / run_key(config) / "checkpoints").string(), *model, *opt);
-    EXPECT_TRUE(info.has_value());
-    return model->parameters();
-  }
   fs::path dir;
 };
 
@@ -57,8 +49,8 @@ TEST_F(TrainResume, StoppedAndResumedEqualsUninterrupted) {
   ASSERT_EQ(resumed.status, RunStatus::done);
   EXPECT_EQ(resumed.epochs, 4);
 
-  const auto a = final_weights(config, dir / "whole");
-  const auto b = final_weights(config, dir / "split");
+  const auto a = test::final_weights(config, dir / "whole");
+  const auto b = test::final_weights(config, dir / "split");
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
 }
@@ -134,8 +126,8 @@ TEST_F(TrainResume, StopFlagAndMidEpochStopResumeExactly) {
   EXPECT_EQ(resumed.epochs, 3);
 
   EXPECT_EQ(split_log.loss, whole_log.loss);
-  const auto a = final_weights(config, dir / "whole");
-  const auto b = final_weights(config, dir / "split");
+  const auto a = test::final_weights(config, dir / "whole");
+  const auto b = test::final_weights(config, dir / "split");
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
 }

@@ -8,9 +8,9 @@
 
 #include "model/vmunet.h"
 #include "storage/dataset_tensors.h"
+#include "tests/final_weights.h"
 #include "tests/remove_tree.h"
 #include "tests/tiny_run.h"
-#include "tests/tolerances.h"
 #include "worker/checkpoint.h"
 #include "worker/data_pipeline.h"
 #include "worker/evaluate.h"
@@ -23,14 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kDir = VMUNET_TEST_TMPDIR;
-
-std::vector<torch::Tensor> final_weights(const nlohmann::json& config, const fs::path& runs) {
-  VMUNet model(parse_run_config(config).model);
-  auto opt = make_adamw(model->parameters(), {});
-  const auto dir = (runs / run_key(config) / "checkpoints").string();
-  EXPECT_TRUE(load_latest_checkpoint(dir, *model, *opt).has_value()) << dir;
-  return model->parameters();
-}
 
 // Trains `task` for 2 epochs × 2 steps on both ranks together, then on rank 0 alone.
 void expect_data_parallel_equals_single(const std::string& task) {
@@ -49,8 +41,6 @@ void expect_data_parallel_equals_single(const std::string& task) {
   if (comm->rank() == 0) {
     auto alone = test::train_request(config, single.string());
     ASSERT_EQ(train_run(alone).status, RunStatus::done);
-    const auto a = final_weights(config, parallel), b = final_weights(config, single);
-    ASSERT_EQ(a.size(), b.size());
     // Equal up to rounding, which the data-parallel run changes in two ways. Sums over the batch
     // (weight gradients, LayerNorm statistics' gradients) add 3+3 samples instead of 6. And
     // OpenBLAS, like cuBLAS/cuDNN, picks kernels and blocking by matrix shape, so a sample's own
@@ -64,14 +54,8 @@ void expect_data_parallel_equals_single(const std::string& task) {
     // run differs from the 1-rank run by 2.2e-5 and 3.8e-3 with OpenBLAS, and by 2.9e-7 and 1.1e-4
     // with the reference BLAS. Without the gradient all-reduce (each rank stepping on its own 3
     // samples) the whole vector differs by 1.1e-3 and most tensors by 0.1 to 1.8.
-    const test::DataParallelTolerance tol;
-    std::vector<torch::Tensor> fa, fb;
-    for (size_t i = 0; i < a.size(); ++i) {
-      fa.push_back(a[i].reshape({-1}));
-      fb.push_back(b[i].reshape({-1}));
-      EXPECT_LT(test::rel_error(a[i], b[i]), tol.tensor) << task << " parameter " << i;
-    }
-    EXPECT_LT(test::rel_error(torch::cat(fa), torch::cat(fb)), tol.whole) << task;
+    test::expect_data_parallel_equal(test::final_weights(config, parallel),
+                                     test::final_weights(config, single), task);
   }
   comm->barrier();
 }
