@@ -11,6 +11,7 @@
 #include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "launcher/stop_signal.h"
 #include "worker/cpu_threads.h"
 #ifdef VMUNET_MPI
 #include "worker/mpi_communicator.h"
@@ -52,6 +53,9 @@ int run(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Slurm may signal a sweep the moment it starts: without its handlers installed before the
+  // slow start-up (LibTorch, MPI), SIGUSR1's default action would kill it instead of stopping it.
+  if (argc > 1 && std::string(argv[1]) == "sweep") vmunet::install_stop_handlers();
   CLI::App app{
       "vmunet: train, evaluate and sweep VM-UNet (Vision Mamba UNet) for medical image "
       "segmentation"};
