@@ -70,20 +70,35 @@ std::unique_ptr<CoordinatorLink> make_mpi_link(MPI_Comm control, int coordinator
 void serve_coordinator(Coordinator& coordinator, MPI_Comm control) {
   PollBackoff backoff;
   MPI_Status status;
+  // Replies go out non-blocking, each buffer kept until its send completes: a blocking MPI_Send
+  // of even a 1 KB reply waited for the receiving rank's next poll, and at 32 ranks on 2 cores the
+  // coordinator spent 9.8 of 11 s in it (docs/performance.md, "Sweep coordinator").
+  std::deque<std::pair<std::vector<uint8_t>, MPI_Request>> sending;
+  auto retire = [&sending] {
+    for (int done = 1; done && !sending.empty();) {
+      VMUNET_MPI_CHECK(MPI_Test(&sending.front().second, &done, MPI_STATUS_IGNORE));
+      if (done) sending.pop_front();
+    }
+  };
   while (!coordinator.finished()) {
     int ready = 0;
     VMUNET_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTagToCoordinator, control, &ready, &status));
     if (ready) {
       int from = 0;
       const auto bytes = receive_polled(control, status.MPI_SOURCE, kTagToCoordinator, &from);
-      for (const auto& [to, reply] : coordinator.handle(from, decode(bytes, from)))
-        send_bytes(reply, to, kTagToWorker, control);
+      for (const auto& [to, reply] : coordinator.handle(from, decode(bytes, from))) {
+        auto& [buffer, request] = sending.emplace_back(encode_message(reply), MPI_REQUEST_NULL);
+        VMUNET_MPI_CHECK(MPI_Isend(buffer.data(), static_cast<int>(buffer.size()), MPI_BYTE, to,
+                                   kTagToWorker, control, &request));
+      }
       backoff.reset();
     } else {
       backoff.sleep();
     }
+    retire();
     coordinator.tick();
   }
+  for (auto& [buffer, request] : sending) wait_polled(request);
   coordinator.flush();
 }
 
