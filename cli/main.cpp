@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/openmp_wait.h"
 #include "cli/parse_errors.h"
 #include "common/error.h"
 #include "common/version.h"
@@ -53,6 +54,7 @@ int run(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  vmunet::cli::ensure_openmp_wait_policy(argv);
   // Slurm may signal a sweep the moment it starts: without its handlers installed before the
   // slow start-up (LibTorch, MPI), SIGUSR1's default action would kill it instead of stopping it.
   if (argc > 1 && std::string(argv[1]) == "sweep") vmunet::install_stop_handlers();

@@ -30,13 +30,16 @@ int default_cpu_threads(int cpus, int cpus_on_host, int local_ranks) {
   return std::max(cpus, 1);
 }
 
+int local_ranks_from_env() {
+  int local_ranks = env_int("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (local_ranks <= 0) local_ranks = env_int("SLURM_NTASKS_PER_NODE");
+  return std::max(local_ranks, 1);
+}
+
 int configure_cpu_threads() {
-  if (!std::getenv("OMP_NUM_THREADS") && !std::getenv("MKL_NUM_THREADS")) {
-    int local_ranks = env_int("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (local_ranks <= 0) local_ranks = env_int("SLURM_NTASKS_PER_NODE");
+  if (!std::getenv("OMP_NUM_THREADS") && !std::getenv("MKL_NUM_THREADS"))
     at::set_num_threads(default_cpu_threads(
-        affinity_cpus(), int(std::thread::hardware_concurrency()), std::max(local_ranks, 1)));
-  }
+        affinity_cpus(), int(std::thread::hardware_concurrency()), local_ranks_from_env()));
   return at::get_num_threads();
 }
 
