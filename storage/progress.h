@@ -1,5 +1,6 @@
 // A one-line progress bar for long loops (prepare, training epochs). It draws only when stdout is
-// a terminal, so logs and pipes get no carriage-return noise.
+// a terminal and the process is not one rank of a launched job, so logs and pipes get no
+// carriage-return noise.
 #pragma once
 
 #include <chrono>
