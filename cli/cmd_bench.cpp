@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "model/selective_scan_bench.h"
+#include "model/selective_scan_cpu_isa.h"
 #include "worker/bench.h"
 #include "worker/mpi_communicator.h"
 
@@ -38,7 +39,9 @@ void run_scan_bench(const BenchArgs& a) {
   std::cout << fmt::format("selective scan on {}, u ({}, {}, {}), N {}, {}{}\n",
                            cpu ? "cpu" : "cuda", o.batch, o.channels, o.length, o.dstate,
                            a.precision == "bf16" ? "bf16" : "fp32",
-                           cpu ? fmt::format(", {} threads", at::get_num_threads()) : "");
+                           cpu ? fmt::format(", {} threads, {} kernels", at::get_num_threads(),
+                                             cpu_runs_scan_avx2() ? "AVX2 + FMA" : "portable")
+                               : "");
   for (const auto& r : bench_selective_scan(o))
     std::cout << fmt::format("  {:<40} median {:7.3f} ms  min {:7.3f} ms  {:7.1f} GB/s\n", r.pass,
                              r.median_ms, r.min_ms, r.gbps);

@@ -8,6 +8,7 @@
 
 #include "model/safetensors.h"
 #include "model/selective_scan.h"
+#include "model/selective_scan_cpu_isa.h"
 #include "model/selective_scan_dt.h"
 #include "tests/scan_order_reference.h"
 #include "tests/tolerances.h"
@@ -70,10 +71,23 @@ struct Shape {
   int64_t batch, groups, per_group, L, N;
 };
 
-class ScanVsNaive : public ::testing::TestWithParam<Shape> {};
+// Runs the CPU scan's kernels for one instruction set for its scope
+// (model/selective_scan_cpu_isa.h), or skips the test where this processor lacks it.
+class WithScanIsa {
+ public:
+  explicit WithScanIsa(CpuScanIsa isa) { choose_cpu_scan_isa(isa); }
+  ~WithScanIsa() { choose_cpu_scan_isa(CpuScanIsa::best); }
+  static bool runs(CpuScanIsa isa) { return isa != CpuScanIsa::avx2 || cpu_runs_scan_avx2(); }
+};
+const char* isa_name(CpuScanIsa isa) { return isa == CpuScanIsa::avx2 ? "avx2" : "generic"; }
+const auto kIsas = ::testing::Values(CpuScanIsa::generic, CpuScanIsa::avx2);
+
+class ScanVsNaive : public ::testing::TestWithParam<std::tuple<Shape, CpuScanIsa>> {};
 
 TEST_P(ScanVsNaive, ForwardAndAllGradients) {
-  const Shape s = GetParam();
+  const auto [s, isa] = GetParam();
+  if (!WithScanIsa::runs(isa)) GTEST_SKIP() << "no AVX2 + FMA here";
+  const WithScanIsa chosen(isa);
   auto in = random_inputs(s.batch, s.groups, s.per_group, s.L, s.N, torch::kFloat, 1234 + s.L);
   auto cot = torch::randn({s.batch, s.groups * s.per_group, s.L});
   auto in64 = in.list();
@@ -90,10 +104,18 @@ TEST_P(ScanVsNaive, ForwardAndAllGradients) {
 }
 
 // Lengths that are not multiples of any block size, and one-step sequences.
-INSTANTIATE_TEST_SUITE_P(Shapes, ScanVsNaive,
-                         ::testing::Values(Shape{1, 1, 1, 1, 1}, Shape{2, 4, 3, 7, 16},
-                                           Shape{3, 2, 5, 63, 4}, Shape{1, 4, 2, 129, 16},
-                                           Shape{2, 1, 4, 300, 8}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ScanVsNaive,
+    ::testing::Combine(::testing::Values(Shape{1, 1, 1, 1, 1}, Shape{2, 4, 3, 7, 16},
+                                         Shape{3, 2, 5, 63, 4}, Shape{1, 4, 2, 129, 16},
+                                         Shape{2, 1, 4, 300, 8}),
+                       kIsas),
+    [](const auto& info) {
+      const Shape s = std::get<0>(info.param);
+      return "b" + std::to_string(s.batch) + "g" + std::to_string(s.groups) + "c" +
+             std::to_string(s.per_group) + "L" + std::to_string(s.L) + "N" + std::to_string(s.N) +
+             "_" + isa_name(std::get<1>(info.param));
+    });
 
 // Central differences of Σ y·G in double against the kernel's analytic gradients, every element.
 TEST(SelectiveScan, FiniteDifferencesDouble) {
@@ -125,7 +147,11 @@ TEST(SelectiveScan, FiniteDifferencesDouble) {
   }
 }
 
-TEST(SelectiveScan, MatchesOfficialKernelFixture) {
+class ScanIsaVsOfficial : public ::testing::TestWithParam<CpuScanIsa> {};
+
+TEST_P(ScanIsaVsOfficial, MatchesTheKernelFixture) {
+  if (!WithScanIsa::runs(GetParam())) GTEST_SKIP() << "no AVX2 + FMA here";
+  const WithScanIsa chosen(GetParam());
   const auto file = read_safetensors(std::string(VMUNET_FIXTURES) + "/selective-scan.safetensors");
   auto t = [&](const std::string& name) { return file.tensors.at(name); };
   auto y =
@@ -138,6 +164,8 @@ TEST(SelectiveScan, MatchesOfficialKernelFixture) {
     EXPECT_LT(test::rel_error(grads[i], t(std::string("grad.") + kNames[i])), tol.gradient)
         << "grad " << kNames[i];
 }
+INSTANTIATE_TEST_SUITE_P(Isas, ScanIsaVsOfficial, kIsas,
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
 
 // The autograd glue hands every gradient back (float in, float gradients out).
 TEST(SelectiveScan, AutogradReturnsAllSevenGradients) {

@@ -1,0 +1,355 @@
+// The CPU selective scan's kernels, compiled once per instruction set by the small files
+// selective_scan_cpu_<isa>.cpp (each defines VMUNET_SCAN_ISA, the namespace it fills, before
+// including this); model/selective_scan_cpu.cpp picks one at run time.
+//
+// One task is one (batch, group): its B and C tiles are transposed once into position-major
+// scratch, so the state loop over n is contiguous and vectorises, and the channels of the group
+// reuse them. The recurrence over positions is the only serial dependency. Scratch is
+// thread-local and reused across calls; every reduction runs in a fixed order, so results do not
+// depend on the thread count. Accumulation is in T (fp32 for float, as the reference kernel does).
+#pragma once
+
+#ifndef VMUNET_SCAN_ISA
+#error "define VMUNET_SCAN_ISA (the instruction set's namespace) before including this file"
+#endif
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "model/selective_scan.h"
+#include "model/selective_scan_cpu_isa.h"
+
+namespace vmunet::VMUNET_SCAN_ISA {
+namespace {
+
+// exp in plain arithmetic, so a loop of it vectorises (libm's expf does not without
+// -ffast-math): Cody–Waite reduction to r in [−ln2/2, ln2/2], Cephes' degree-6 polynomial
+// (about 1e−7 relative error), 2^k by exponent bits with k clamped to [−127, 128], which makes
+// the scale 0 or ∞: results are 0 below about −87.3 and ∞ above about 88 (NaN past ±1e9,
+// where only a diverged run goes). Double stays on libm: the finite-difference checks run in
+// double and want it exact.
+//
+// The clamp bounds come from `kExpK`, read once per task through a volatile: with literal
+// bounds GCC folds the clamped cases into selects of constant results, three times the
+// instructions of the maxps/minps it emits for run-time bounds.
+struct ExpK {
+  float lo, hi;
+};
+volatile const ExpK kExpK{-127.0f, 128.0f};
+ExpK exp_k() { return {kExpK.lo, kExpK.hi}; }
+
+inline float exp_of(float x, ExpK lim) {
+  constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
+  const float k_raw = (x * 1.44269504088896341f + kRound) - kRound;
+  const float r = x - k_raw * 0.693359375f + k_raw * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  float k = k_raw > lim.lo ? k_raw : lim.lo;
+  k = k < lim.hi ? k : lim.hi;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  return p * __builtin_bit_cast(float, bits);
+}
+inline double exp_of(double x, ExpK) { return std::exp(x); }
+
+// log(1 + t) for t in [0, 1], in plain arithmetic like exp_of: w = 1 + t rounded, log w by
+// Cephes' logf polynomial around 1, times t / (w − 1) to undo the rounding of w (Goldberg's trick,
+// so small t keep their digits). About 2e−7 relative error.
+inline float log1p_of(float t) {
+  const float w = 1.0f + t, d = w - 1.0f;
+  const bool big = w > 1.41421356f;
+  const float e = big ? 1.0f : 0.0f, x = (big ? w * 0.5f : w) - 1.0f, z = x * x;
+  float y = 7.0376836292e-2f;
+  y = y * x - 1.1514610310e-1f;
+  y = y * x + 1.1676998740e-1f;
+  y = y * x - 1.2420140846e-1f;
+  y = y * x + 1.4249322787e-1f;
+  y = y * x - 1.6668057665e-1f;
+  y = y * x + 2.0000714765e-1f;
+  y = y * x - 2.4999993993e-1f;
+  y = y * x + 3.3333331174e-1f;
+  y = y * x * z + e * -2.12194440e-4f - 0.5f * z;
+  const float log_w = x + y + e * 0.693359375f;
+  return d == 0.0f ? t : log_w * (t / (d == 0.0f ? 1.0f : d));
+}
+
+// softplus with the same threshold as mamba's kernel: linear above 20; its derivative, sigmoid.
+// In float as max(z, 0) + log1p(exp(−|z|)), which vectorises.
+inline float softplus(float z, ExpK lim) {
+  const float pos = z > 0.0f ? z : 0.0f, neg_abs = z > 0.0f ? -z : z;
+  return z > 20.0f ? z : pos + log1p_of(exp_of(neg_abs, lim));
+}
+inline double softplus(double z, ExpK) { return z <= 20.0 ? std::log1p(std::exp(z)) : z; }
+template <typename T>
+inline T softplus_grad(T z, ExpK lim) {
+  return z <= T(20) ? T(1) / (T(1) + exp_of(-z, lim)) : T(1);
+}
+
+// Memory position of scan step l in a group's sequences: l, or length − 1 − l when reversed.
+struct Walk {
+  int64_t first, stride;
+  int64_t operator()(int64_t l) const { return first + stride * l; }
+};
+template <typename P>
+Walk walk(const P& p, int64_t g) {
+  return p.reversed(g) ? Walk{p.length - 1, -1} : Walk{0, 1};
+}
+
+// A thread's buffers, grown on demand and kept for the next call (LibTorch's pool keeps its
+// threads). Tiles are position-major: element (l, n) at l·N + n, l in scan order; per-position
+// rows (dt, gate) are in memory order.
+template <typename T>
+struct Scratch {
+  std::vector<T> B, C, dB, dC, decay, h, dh, zeros, dt, gate;
+};
+template <typename T>
+Scratch<T>& thread_scratch() {
+  thread_local Scratch<T> s;
+  return s;
+}
+template <typename T>
+T* take(std::vector<T>& v, int64_t n) {
+  if (v.size() < size_t(n)) v.resize(size_t(n));
+  return v.data();
+}
+
+// tile(l, n) = src[n, at(l)] for a (N, L) row-major block; and back.
+template <typename T>
+void to_tile(const T* src, T* tile, int64_t N, int64_t L, Walk at) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t l = 0; l < L; ++l) tile[l * N + n] = src[n * L + at(l)];
+}
+template <typename T>
+void from_tile(const T* tile, T* dst, int64_t N, int64_t L, Walk at) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t l = 0; l < L; ++l) dst[n * L + at(l)] = tile[l * N + n];
+}
+
+// The network's state count: kernels for it are compiled with N fixed, so the state loops unroll
+// and the per-channel state vectors stay in registers instead of a store and reload per position.
+constexpr int kFixedN = 16;
+
+// One channel's forward: its states over the group's tiles, y = C·h + D·u at every position.
+// kN > 0: N == kN, known at compile time; 0: N at run time, h in `h_scratch`.
+template <int kN, typename T>
+void forward_channel(int64_t L, int64_t dstate, const T* __restrict Bt, const T* __restrict Ct,
+                     const T* __restrict a, const T* __restrict dt, const T* u, T d, Walk at,
+                     ExpK lim, T* h_scratch, T* y) {
+  const int64_t N = kN > 0 ? kN : dstate;
+  T h_fixed[kN > 0 ? kN : 1];
+  T* __restrict h = kN > 0 ? h_fixed : h_scratch;
+  for (int64_t n = 0; n < N; ++n) h[n] = T(0);
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t m = at(l);
+    const T dtl = dt[m], x = dtl * u[m];
+    const T* __restrict Bl = Bt + l * N;
+    const T* __restrict Cl = Ct + l * N;
+    T acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t n = 0; n < N; ++n) {
+      h[n] = exp_of(dtl * a[n], lim) * h[n] + x * Bl[n];
+      acc += Cl[n] * h[n];
+    }
+    y[m] = acc + d * u[m];
+  }
+}
+
+// A (batch, group) task's position-major tiles: B and C, the dB and dC it accumulates, and one
+// channel's decays and states; `zeros` stands in for the state before the first position and the
+// decay after the last.
+template <typename T>
+struct Tiles {
+  const T *B, *C, *zeros;
+  T *dB, *dC, *decay, *H;
+};
+
+// One channel's backward: its forward again (keeping every decay and state), then the reverse
+// sweep dh_l = dy_l·C_l + decay_{l+1}·dh_{l+1}. Writes du and ddelta, adds into the tiles' dB and
+// dC, writes dA (N); returns (dD, dbias). `in`: u, dy, A's row, dt, gate (softplus'). kN as in
+// forward_channel; with kN = 0, dh lives in `dh_scratch` (N) and dA accumulates in place.
+template <int kN, typename T>
+std::pair<T, T> backward_channel(int64_t L, int64_t dstate, const Tiles<T>& t, const T* const* in,
+                                 T d, Walk at, ExpK lim, T* du, T* ddelta, T* dA_out,
+                                 T* dh_scratch) {
+  const int64_t N = kN > 0 ? kN : dstate;
+  const T *u = in[0], *dy = in[1], *__restrict a = in[2], *dt = in[3], *gate = in[4];
+  const T* __restrict Bt = t.B, * __restrict Ct = t.C, *zeros = t.zeros;
+  T* __restrict decay = t.decay, * __restrict H = t.H, * __restrict dBt = t.dB, * __restrict dCt = t.dC;
+  for (int64_t l = 0; l < L; ++l) {
+    const int64_t m = at(l);
+    const T dtl = dt[m], x = dtl * u[m];
+    const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
+    const T* __restrict Bl = Bt + l * N;
+    T* __restrict dec = decay + l * N;
+    T* __restrict hl = H + l * N;
+#pragma omp simd
+    for (int64_t n = 0; n < N; ++n) {
+      const T e = exp_of(dtl * a[n], lim);
+      dec[n] = e;
+      hl[n] = e * prev[n] + x * Bl[n];
+    }
+  }
+
+  T dh_fixed[kN > 0 ? kN : 1], dA_fixed[kN > 0 ? kN : 1];
+  T* __restrict dh = kN > 0 ? dh_fixed : dh_scratch;
+  T* __restrict dA = kN > 0 ? dA_fixed : dA_out;
+  for (int64_t n = 0; n < N; ++n) dh[n] = dA[n] = T(0);
+  T dD = 0, dbias = 0;
+  for (int64_t l = L - 1; l >= 0; --l) {
+    const int64_t m = at(l);
+    const T dyl = dy[m], ul = u[m], dtl = dt[m], xu = dtl * ul;
+    const T* __restrict next = l + 1 < L ? decay + (l + 1) * N : zeros;
+    const T* __restrict prev = l > 0 ? H + (l - 1) * N : zeros;
+    const T* __restrict dec = decay + l * N;
+    const T* __restrict hl = H + l * N;
+    const T* __restrict Bl = Bt + l * N;
+    const T* __restrict Cl = Ct + l * N;
+    T* __restrict dBl = dBt + l * N;
+    T* __restrict dCl = dCt + l * N;
+    T sum_dhB = 0, sum_ddecay_a = 0;
+#pragma omp simd reduction(+ : sum_dhB, sum_ddecay_a)
+    for (int64_t n = 0; n < N; ++n) {
+      const T dhn = dh[n] * next[n] + dyl * Cl[n];
+      dh[n] = dhn;
+      dCl[n] += dyl * hl[n];
+      dBl[n] += dhn * xu;
+      sum_dhB += dhn * Bl[n];
+      const T ddecay = dhn * prev[n] * dec[n];  // ∂/∂(δ·a) through the decay
+      sum_ddecay_a += ddecay * a[n];
+      dA[n] += ddecay * dtl;
+    }
+    du[m] = dyl * d + dtl * sum_dhB;
+    const T dd = (ul * sum_dhB + sum_ddecay_a) * gate[m];
+    ddelta[m] = dd;
+    dbias += dd;
+    dD += dyl * ul;
+  }
+  if (kN > 0)
+    for (int64_t n = 0; n < N; ++n) dA_out[n] = dA[n];
+  return {dD, dbias};
+}
+
+}  // namespace
+
+template <typename T>
+void scan_fwd(const SelectiveScanParams<T>& p) {
+  const int64_t L = p.length, N = p.dstate, Cn = p.channels, G = p.groups;
+  const int64_t per_group = p.channels_per_group();
+  at::parallel_for(0, p.batch * G, 1, [&](int64_t begin, int64_t end) {
+    Scratch<T>& s = thread_scratch<T>();
+    const ExpK lim = exp_k();
+    T* __restrict Bt = take(s.B, L * N);
+    T* __restrict Ct = take(s.C, L * N);
+    T* __restrict h = take(s.h, N);
+    T* __restrict dt = take(s.dt, L);
+    for (int64_t bg = begin; bg < end; ++bg) {
+      const int64_t b = bg / G, g = bg % G;
+      const Walk at = walk(p, g);
+      to_tile(p.B + bg * N * L, Bt, N, L, at);
+      to_tile(p.C + bg * N * L, Ct, N, L, at);
+      for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+        const int64_t bc = b * Cn + c;
+        const T* u = p.u + p.u_row(b, c);
+        const T* delta = p.delta + bc * L;
+        const T* __restrict a = p.A + c * N;
+        T* y = p.y + bc * L;
+        const T bias = p.delta_bias[c], d = p.D[c];
+#pragma omp simd
+        for (int64_t m = 0; m < L; ++m) dt[m] = softplus(delta[m] + bias, lim);
+        if (N == kFixedN)
+          forward_channel<kFixedN>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
+        else
+          forward_channel<0>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
+      }
+    }
+  });
+}
+
+template <typename T>
+void scan_bwd(const SelectiveScanGradParams<T>& p) {
+  const int64_t L = p.length, N = p.dstate, Cn = p.channels, G = p.groups;
+  const int64_t per_group = p.channels_per_group();
+  // dA, dD, dbias sum over the batch: each batch element writes its own slice, summed at the end
+  // in a fixed order, so the result does not depend on thread scheduling.
+  std::vector<T> dA_part(p.batch * Cn * N), dD_part(p.batch * Cn), dbias_part(p.batch * Cn);
+
+  at::parallel_for(0, p.batch * G, 1, [&](int64_t begin, int64_t end) {
+    Scratch<T>& s = thread_scratch<T>();
+    const ExpK lim = exp_k();
+    T* __restrict Bt = take(s.B, L * N);
+    T* __restrict Ct = take(s.C, L * N);
+    T* __restrict dBt = take(s.dB, L * N);
+    T* __restrict dCt = take(s.dC, L * N);
+    T* __restrict dh = take(s.dh, N);
+    T* __restrict dt = take(s.dt, L);
+    T* __restrict gate = take(s.gate, L);
+    T* zeros = take(s.zeros, N);
+    for (int64_t n = 0; n < N; ++n) zeros[n] = T(0);
+    const Tiles<T> tiles{Bt, Ct, zeros, dBt, dCt, take(s.decay, L * N), take(s.h, L * N)};
+
+    for (int64_t bg = begin; bg < end; ++bg) {
+      const int64_t b = bg / G, g = bg % G;
+      const Walk at = walk(p, g);
+      to_tile(p.B + bg * N * L, Bt, N, L, at);
+      to_tile(p.C + bg * N * L, Ct, N, L, at);
+      for (int64_t i = 0; i < L * N; ++i) dBt[i] = dCt[i] = T(0);
+
+      for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
+        const int64_t bc = b * Cn + c;
+        const T* u = p.u + p.u_row(b, c);
+        const T* delta = p.delta + bc * L;
+        const T* dy = p.dy + bc * L;
+        const T* __restrict a = p.A + c * N;
+        T* du = p.du + bc * L;
+        T* ddelta = p.ddelta + bc * L;
+        const T bias = p.delta_bias[c], d = p.D[c];
+
+#pragma omp simd
+        for (int64_t m = 0; m < L; ++m) {
+          dt[m] = softplus(delta[m] + bias, lim);
+          gate[m] = softplus_grad(delta[m] + bias, lim);
+        }
+        const T* args[] = {u, dy, a, dt, gate};
+        const auto sums = N == kFixedN
+                              ? backward_channel<kFixedN>(L, N, tiles, args, d, at, lim, du, ddelta,
+                                                          dA_part.data() + bc * N, dh)
+                              : backward_channel<0>(L, N, tiles, args, d, at, lim, du, ddelta,
+                                                    dA_part.data() + bc * N, dh);
+        dD_part[bc] = sums.first;
+        dbias_part[bc] = sums.second;
+      }
+      from_tile(dBt, p.dB + bg * N * L, N, L, at);
+      from_tile(dCt, p.dC + bg * N * L, N, L, at);
+    }
+  });
+
+  for (int64_t i = 0; i < Cn * N; ++i) {
+    T s = 0;
+    for (int64_t b = 0; b < p.batch; ++b) s += dA_part[b * Cn * N + i];
+    p.dA[i] = s;
+  }
+  for (int64_t c = 0; c < Cn; ++c) {
+    T sd = 0, sb = 0;
+    for (int64_t b = 0; b < p.batch; ++b) {
+      sd += dD_part[b * Cn + c];
+      sb += dbias_part[b * Cn + c];
+    }
+    p.dD[c] = sd;
+    p.ddelta_bias[c] = sb;
+  }
+}
+
+template void scan_fwd<float>(const SelectiveScanParams<float>&);
+template void scan_fwd<double>(const SelectiveScanParams<double>&);
+template void scan_bwd<float>(const SelectiveScanGradParams<float>&);
+template void scan_bwd<double>(const SelectiveScanGradParams<double>&);
+
+}  // namespace vmunet::VMUNET_SCAN_ISA
