@@ -146,6 +146,19 @@ TrainResult train_run(const TrainRequest& req) {
         ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
   const torch::Device device = req.device ? *req.device : choose_device(cfg.device, local_rank());
   set_precision(cfg.precision, device);
+  // The data is opened and checked against the config before the run's folder is made or the run
+  // recorded, so a bad data.path leaves nothing behind. (A device too small for the dataset is
+  // therefore an error here, not a run ended `oom`.)
+  const auto data = load_dataset_tensors(ensure_dataset(cfg, comm), device);
+  const Task task = data.meta.task;
+  const int64_t expected_classes = task == Task::binary ? 1 : data.meta.num_classes();
+  if (cfg.model.num_classes != expected_classes)
+    throw Error("model.num_classes is " + std::to_string(cfg.model.num_classes) + " but " +
+                cfg.data_path + " is a " + task_name(task) + " dataset needing " +
+                std::to_string(expected_classes));
+  if (cfg.batch_size < comm.size())
+    throw Error("train.batch_size (" + std::to_string(cfg.batch_size) +
+                ") must be at least the number of ranks (" + std::to_string(comm.size()) + ")");
   if (leader) {
     fs::create_directories(run_dir);
     write_file_atomically(run_dir + "/config.json", req.config.dump(2) + "\n");
@@ -158,19 +171,9 @@ TrainResult train_run(const TrainRequest& req) {
                   environment_json(device_name(device))});
 
   try {
-    const auto data = load_dataset_tensors(ensure_dataset(cfg, comm), device);
-    const Task task = data.meta.task;
-    const int64_t expected_classes = task == Task::binary ? 1 : data.meta.num_classes();
-    if (cfg.model.num_classes != expected_classes)
-      throw Error("model.num_classes is " + std::to_string(cfg.model.num_classes) + " but " +
-                  cfg.data_path + " is a " + task_name(task) + " dataset needing " +
-                  std::to_string(expected_classes));
     const auto train_x = network_input(data.train.images, data.meta.train_norm, task);
     const auto train_y = network_target(data.train.masks, task);
     const int64_t N = train_x.size(0);
-    if (cfg.batch_size < comm.size())
-      throw Error("train.batch_size (" + std::to_string(cfg.batch_size) +
-                  ") must be at least the number of ranks (" + std::to_string(comm.size()) + ")");
 
     torch::manual_seed(cfg.seed);
     VMUNet model(cfg.model);
