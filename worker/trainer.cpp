@@ -347,8 +347,15 @@ TrainResult train_run(const TrainRequest& req) {
     result.status = RunStatus::oom;
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
   } catch (const std::exception& e) {
+    // runs.error gets the message's first line. LibTorch's errors go on with a C++ backtrace,
+    // worth keeping for a bug report: there is no per-run log file, the run's log is what spdlog
+    // prints (its config table, epochs, evaluations; a sweep's job output), so it goes there, as a
+    // warning because nothing lowers spdlog's level below info and a debug line would be lost.
+    const std::string text = e.what();
+    const std::string message = text.substr(0, text.find('\n'));
+    if (message != text) spdlog::warn("run {} failed: {}", result.run_key, text);
     try {
-      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), e.what());
+      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), message);
     } catch (const std::exception& also) {  // keep the first failure, the one to fix
       spdlog::warn("could not record the failure: {}", also.what());
     }
