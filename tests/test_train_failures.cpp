@@ -1,22 +1,29 @@
 // What a failed run leaves behind: runs.error holds one line while LibTorch's backtrace goes to
-// the run's log; a dataset refused at the start leaves no run folder and no record.
+// the run's log; a results database locked by another process ends the run after one busy
+// timeout with one line naming the file; a dataset refused at the start leaves no run folder and
+// no record.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <sstream>
 #include <vector>
 
+#include "storage/results_db.h"
 #include "tests/test_storage_helpers.h"
 #include "tests/tiny_run.h"
+#include "worker/db_recorder.h"
 #include "worker/trainer.h"
 
 namespace vmunet {
 namespace {
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
 // Forwards every event to `inner` (if set) and keeps what the trainer reported; `on_epoch` runs
 // before an epoch is forwarded, where a test injects its fault.
@@ -90,6 +97,35 @@ TEST_F(TrainFailures, RunsErrorIsOneLineAndTheBacktraceGoesToTheLog) {
   ASSERT_EQ(probe.errors.size(), 1u);
   EXPECT_EQ(probe.errors[0], message);
   EXPECT_NE(log.str().find(full), std::string::npos) << log.str();
+}
+
+// The lock is taken while the run trains, so the first write to fail is an epoch's; the failure
+// is not written afterwards, which would wait out a second busy timeout.
+TEST_F(TrainFailures, LockedDatabaseFailsAfterOneBusyTimeoutWithOneLine) {
+  const std::string path = dir / "r.db";
+  ResultsDb db(path, ResultsDb::Mode::read_write, 2000);
+  DbRecorder recorder(db);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  Clock::time_point locked;
+  Probe probe;
+  probe.inner = &recorder;
+  probe.on_epoch = [&] {
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    locked = Clock::now();
+  };
+  auto req = test::train_request(config, runs);
+  req.recorder = &probe;
+  const std::string message = test::error_of([&] { train_run(req); });
+  const double waited = std::chrono::duration<double>(Clock::now() - locked).count();
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+
+  EXPECT_EQ(message, path +
+                         " is locked by another process (waited 2 s); stop that process or use "
+                         "another --db");
+  EXPECT_LT(waited, 3.5);
+  EXPECT_TRUE(probe.errors.empty());
 }
 
 TEST_F(TrainFailures, RefusedDatasetLeavesNoRunFolderAndNoRecord) {

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "model/pretrained.h"
 #include "model/vmunet.h"
+#include "storage/database_locked.h"
 #include "storage/dataset_tensors.h"
 #include "storage/progress.h"
 #include "storage/run_environment.h"
@@ -346,6 +347,10 @@ TrainResult train_run(const TrainRequest& req) {
   } catch (const c10::OutOfMemoryError& e) {
     result.status = RunStatus::oom;
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
+  } catch (const DatabaseLocked&) {
+    // Recording the failure would wait out the busy timeout again on the same lock. The run's row
+    // stays `running`, as after a kill, until the run is resumed.
+    throw;
   } catch (const std::exception& e) {
     // runs.error gets the message's first line. LibTorch's errors go on with a C++ backtrace,
     // worth keeping for a bug report: there is no per-run log file, the run's log is what spdlog
