@@ -24,10 +24,51 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+// The name closest to `word`, or "" when none is within two edits and under half the word's
+// length: a typo, not another word ("-x" is no misspelt "-h").
+std::string closest(const std::string& word, const std::vector<std::string>& names) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const std::string& name : names)
+    if (const size_t d = edit_distance(word, name); d < best_distance && 2 * d < word.size()) {
+      best = name;
+      best_distance = d;
+    }
+  return best;
+}
+
+std::vector<CLI::App*> subcommands_of(CLI::App* app) {
+  return app->get_subcommands([](CLI::App*) { return true; });
+}
+
 std::string names_of(const std::vector<CLI::App*>& subcommands) {
   std::string names;
   for (const CLI::App* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
   return names;
+}
+
+// Every spelling of `app`'s options ("--config", "-h", ...).
+std::vector<std::string> option_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& name : option->get_lnames()) names.push_back("--" + name);
+    for (const std::string& name : option->get_snames()) names.push_back("-" + name);
+  }
+  return names;
+}
+
+// The first argument no option or subcommand took, named as the mistake, with a suggestion
+// among `level`'s options; "" when every argument was taken.
+std::string unexpected_argument(const CLI::App& app, const CLI::App& level) {
+  const std::vector<std::string> left = app.remaining(true);
+  if (left.empty()) return "";
+  const std::string& arg = left.front();
+  if (arg.size() < 2 || arg[0] != '-') return "unexpected argument '" + arg + "'";
+  const std::string name = arg.substr(0, arg.find('='));  // --name=value
+  std::string what = "unknown option '" + name + "'";
+  const std::string suggestion = closest(name, option_names(level));
+  if (!suggestion.empty()) what += " (did you mean '" + suggestion + "'?)";
+  return what;
 }
 
 }  // namespace
@@ -37,34 +78,36 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, ch
   // A command's own exit status (vmunet sweep's 2 and 3, predict's and evaluate's 2): it has
   // said why.
   if (dynamic_cast<const CLI::RuntimeError*>(&error)) return error.get_exit_code();
-  std::string what = error.what();
+  std::string what;
   std::string command = "vmunet";
   // Walk the subcommand words; the first that names no subcommand is the mistake to point at.
   CLI::App* level = &app;
   for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
     const std::string word = argv[i];
-    const auto subcommands = level->get_subcommands([](CLI::App*) { return true; });
+    const auto subcommands = subcommands_of(level);
     if (subcommands.empty()) break;
     const auto found = std::find_if(subcommands.begin(), subcommands.end(),
                                     [&](CLI::App* sub) { return sub->check_name(word); });
     if (found == subcommands.end()) {
-      const auto closest =
-          std::min_element(subcommands.begin(), subcommands.end(), [&](CLI::App* a, CLI::App* b) {
-            return edit_distance(word, a->get_name()) < edit_distance(word, b->get_name());
-          });
-      what = "unknown subcommand '" + word + "'";
-      if (edit_distance(word, (*closest)->get_name()) <= 2)
-        what += " (did you mean '" + (*closest)->get_name() + "'?)";
-      else
-        what += " (one of " + names_of(subcommands) + ")";
+      std::vector<std::string> names;
+      for (const CLI::App* sub : subcommands) names.push_back(sub->get_name());
+      const std::string suggestion = closest(word, names);
+      what = "unknown subcommand '" + word + "'" +
+             (suggestion.empty() ? " (one of " + names_of(subcommands) + ")"
+                                 : " (did you mean '" + suggestion + "'?)");
       break;
     }
     level = *found;
     command += " " + word;
   }
-  if (level->get_subcommands([](CLI::App*) { return true; }).size() > 0 &&
-      what.find("subcommand is required") != std::string::npos)
-    what = "give a subcommand: " + names_of(level->get_subcommands([](CLI::App*) { return true; }));
+  // CLI11 checks required options before it looks for arguments nobody took, so `train --bogus`
+  // would be told that --config is required: the stray argument is the mistake to name.
+  if (what.empty()) what = unexpected_argument(app, *level);
+  if (what.empty()) {
+    what = error.what();
+    if (!subcommands_of(level).empty() && what.find("subcommand is required") != std::string::npos)
+      what = "give a subcommand: " + names_of(subcommands_of(level));
+  }
   std::cerr << "vmunet: error: " << what.substr(0, what.find('\n')) << " (see " << command
             << " --help)" << std::endl;
   return 2;

@@ -3,15 +3,35 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "storage/database_locked.h"
 
 namespace vmunet::sql {
+namespace {
+
+// The connection's busy timeout, as "30 s". Unchecked: a failure here must not replace the
+// lock being reported.
+std::string busy_timeout(sqlite3* db) {
+  sqlite3_stmt* query = nullptr;
+  int ms = 0;
+  if (db && sqlite3_prepare_v2(db, "PRAGMA busy_timeout", -1, &query, nullptr) == SQLITE_OK &&
+      sqlite3_step(query) == SQLITE_ROW)
+    ms = sqlite3_column_int(query, 0);
+  sqlite3_finalize(query);
+  std::ostringstream text;
+  text << ms / 1000.0 << " s";
+  return text.str();
+}
+
+}  // namespace
 
 void fail(const char* file, int line, sqlite3* db, int status, const std::string& what) {
   const std::string path =
       db && sqlite3_db_filename(db, "main") ? sqlite3_db_filename(db, "main") : "";
+  // The statement is left out: what the user can act on is the file and the other process.
   if ((status & 0xff) == SQLITE_BUSY || (status & 0xff) == SQLITE_LOCKED)
-    throw Error((path.empty() ? "the database" : path) + " is locked by another writer (" + what +
-                "); waited out the busy timeout; stop the other process or use another --db");
+    throw DatabaseLocked((path.empty() ? "the database" : path) +
+                         " is locked by another process (waited " + busy_timeout(db) +
+                         "); stop that process or use another --db");
   std::string message = sqlite3_errstr(status);
   if (db && sqlite3_errcode(db) == status) message = sqlite3_errmsg(db);
   fail_at(file, line, (path.empty() ? "" : path + ": ") + what + ": " + message);

@@ -1,5 +1,6 @@
 // Thin RAII over the SQLite C API. Every status is checked by VMUNET_SQLITE, which reports the
-// operation, SQLite's own message and file:line.
+// operation, SQLite's own message and file:line, or throws DatabaseLocked for a lock that another
+// process held past the busy timeout.
 #pragma once
 
 #include <sqlite3.h>

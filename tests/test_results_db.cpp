@@ -353,9 +353,8 @@ TEST(ResultsDb, AWriterLockedOutSaysSoBriefly) {
   other.exec("BEGIN IMMEDIATE");
   const std::string message = error_of([&] { db.set_run_status(id, RunStatus::done); });
   EXPECT_EQ(message, (dir / "r.db") +
-                         " is locked by another writer (running UPDATE runs SET status = ?2, "
-                         "error = ?3, ...); waited out the busy timeout; stop the other "
-                         "process or use another --db");
+                         " is locked by another process (waited 0.1 s); stop that process or use "
+                         "another --db");
   other.exec("ROLLBACK");
   // A reader with a busy timeout opens and reads while the writer holds its lock.
   other.exec("BEGIN IMMEDIATE");

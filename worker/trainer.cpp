@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "model/pretrained.h"
 #include "model/vmunet.h"
+#include "storage/database_locked.h"
 #include "storage/dataset_tensors.h"
 #include "storage/progress.h"
 #include "storage/run_environment.h"
@@ -146,6 +147,19 @@ TrainResult train_run(const TrainRequest& req) {
         ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
   const torch::Device device = req.device ? *req.device : choose_device(cfg.device, local_rank());
   set_precision(cfg.precision, device);
+  // The data is opened and checked against the config before the run's folder is made or the run
+  // recorded, so a bad data.path leaves nothing behind. (A device too small for the dataset is
+  // therefore an error here, not a run ended `oom`.)
+  const auto data = load_dataset_tensors(ensure_dataset(cfg, comm), device);
+  const Task task = data.meta.task;
+  const int64_t expected_classes = task == Task::binary ? 1 : data.meta.num_classes();
+  if (cfg.model.num_classes != expected_classes)
+    throw Error("model.num_classes is " + std::to_string(cfg.model.num_classes) + " but " +
+                cfg.data_path + " is a " + task_name(task) + " dataset needing " +
+                std::to_string(expected_classes));
+  if (cfg.batch_size < comm.size())
+    throw Error("train.batch_size (" + std::to_string(cfg.batch_size) +
+                ") must be at least the number of ranks (" + std::to_string(comm.size()) + ")");
   if (leader) {
     fs::create_directories(run_dir);
     write_file_atomically(run_dir + "/config.json", req.config.dump(2) + "\n");
@@ -158,19 +172,9 @@ TrainResult train_run(const TrainRequest& req) {
                   environment_json(device_name(device))});
 
   try {
-    const auto data = load_dataset_tensors(ensure_dataset(cfg, comm), device);
-    const Task task = data.meta.task;
-    const int64_t expected_classes = task == Task::binary ? 1 : data.meta.num_classes();
-    if (cfg.model.num_classes != expected_classes)
-      throw Error("model.num_classes is " + std::to_string(cfg.model.num_classes) + " but " +
-                  cfg.data_path + " is a " + task_name(task) + " dataset needing " +
-                  std::to_string(expected_classes));
     const auto train_x = network_input(data.train.images, data.meta.train_norm, task);
     const auto train_y = network_target(data.train.masks, task);
     const int64_t N = train_x.size(0);
-    if (cfg.batch_size < comm.size())
-      throw Error("train.batch_size (" + std::to_string(cfg.batch_size) +
-                  ") must be at least the number of ranks (" + std::to_string(comm.size()) + ")");
 
     torch::manual_seed(cfg.seed);
     VMUNet model(cfg.model);
@@ -343,9 +347,20 @@ TrainResult train_run(const TrainRequest& req) {
   } catch (const c10::OutOfMemoryError& e) {
     result.status = RunStatus::oom;
     result.error = std::string("out of device memory: ") + e.what_without_backtrace();
+  } catch (const DatabaseLocked&) {
+    // Recording the failure would wait out the busy timeout again on the same lock. The run's row
+    // stays `running`, as after a kill, until the run is resumed.
+    throw;
   } catch (const std::exception& e) {
+    // runs.error gets the message's first line. LibTorch's errors go on with a C++ backtrace,
+    // worth keeping for a bug report: there is no per-run log file, the run's log is what spdlog
+    // prints (its config table, epochs, evaluations; a sweep's job output), so it goes there, as a
+    // warning because nothing lowers spdlog's level below info and a debug line would be lost.
+    const std::string text = e.what();
+    const std::string message = text.substr(0, text.find('\n'));
+    if (message != text) spdlog::warn("run {} failed: {}", result.run_key, text);
     try {
-      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), e.what());
+      if (rec) rec->finished(result.run_key, run_status_name(RunStatus::failed), message);
     } catch (const std::exception& also) {  // keep the first failure, the one to fix
       spdlog::warn("could not record the failure: {}", also.what());
     }

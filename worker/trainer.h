@@ -48,7 +48,9 @@ struct TrainResult {
 std::string ensure_dataset(const RunConfig& cfg, Communicator& comm);
 
 // Trains and evaluates. A run that diverges (NaN/Inf loss) or runs out of device memory ends with
-// that status recorded; other failures are recorded as failed and rethrown.
+// that status recorded; other failures are recorded as failed (their first line) and rethrown,
+// except a locked results database (DatabaseLocked), rethrown unrecorded. A config or dataset
+// refused at the start throws before the run's folder exists or anything is recorded.
 TrainResult train_run(const TrainRequest& request);
 
 }  // namespace vmunet

@@ -104,6 +104,51 @@ std::vector<Case> cli_cases() {
                : "got exit " + std::to_string(o.exit_code) + ": " + o.err;
   };
   cases.push_back(std::move(typo));
+
+  // An argument nobody takes is the mistake named, before any required option is asked for.
+  const auto exactly = [](const std::vector<std::string>& args, const std::string& line) {
+    Case c;
+    c.category = "cli";
+    for (const auto& a : args) c.name += " " + a;
+    c.name = "vmunet" + c.name + " names its mistake";
+    c.args = args;
+    c.check = [line](const Outcome& o) {
+      return o.err == "vmunet: error: " + line + "\n" && o.exit_code == 2
+                 ? std::string()
+                 : "got exit " + std::to_string(o.exit_code) + ": " + o.err;
+    };
+    return c;
+  };
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{{"info"},
+                                             {"prepare"},
+                                             {"prepare", "isic"},
+                                             {"prepare", "synapse"},
+                                             {"prepare", "synthetic"},
+                                             {"train"},
+                                             {"forward"},
+                                             {"predict"},
+                                             {"evaluate"},
+                                             {"sweep"},
+                                             {"status"},
+                                             {"report"},
+                                             {"slurm"},
+                                             {"bench"}}) {
+    std::string command = "vmunet";
+    for (const auto& word : words) command += " " + word;
+    std::vector<std::string> args = words;
+    args.push_back("--bogus");
+    cases.push_back(exactly(args, "unknown option '--bogus' (see " + command + " --help)"));
+  }
+  cases.push_back(exactly({"--bogus"}, "unknown option '--bogus' (see vmunet --help)"));
+  cases.push_back(exactly({"train", "--confg", w.config},
+                          "unknown option '--confg' (did you mean '--config'?) (see vmunet train "
+                          "--help)"));
+  cases.push_back(exactly({"train", "--config", w.config, "--rseume"},
+                          "unknown option '--rseume' (did you mean '--resume'?) (see vmunet train "
+                          "--help)"));
+  cases.push_back(
+      exactly({"train", "extra"}, "unexpected argument 'extra' (see vmunet train --help)"));
   return cases;
 }
 
