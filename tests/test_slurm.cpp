@@ -207,18 +207,22 @@ TEST_F(Slurm, PreemptedJobRequeuesItselfAndFinishesEveryRunOnce) {
   ASSERT_EQ(test::run_shell("scancel --signal=USR1 --batch " + job).status, 0);
   ASSERT_TRUE(wait_for([&] { return job_field(job, "JobState") == "PENDING"; }, 120)) << read(log);
   const auto before = run_states(db);
-  // A requeued job may start only after a delay (BeginTime). Lift it for as long as the job
-  // pends: the requeue can set it again after the state already reads PENDING.
+  // Slurm holds a requeued job back for two minutes (BeginTime); lift that, but only seconds after
+  // the requeue: slurmd refuses a launch whose credential dates from the same second as the
+  // previous instance's kill ("Job credential revoked"), and the job then ends FAILED.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_EQ(test::run_shell("scontrol update jobid=" + job + " starttime=now").status, 0);
+  std::string state;
   ASSERT_TRUE(wait_for(
       [&] {
-        const auto state = job_field(job, "JobState");
-        if (state == "PENDING") test::run_shell("scontrol update jobid=" + job + " starttime=now");
-        return state == "COMPLETED";
+        state = job_field(job, "JobState");
+        return state == "COMPLETED" || state == "FAILED" || state == "CANCELLED";
       },
       240))
       << test::run_shell("scontrol show job " + job).output << "\n"
       << read(log);
-
+  ASSERT_EQ(state, "COMPLETED") << test::run_shell("scontrol show job " + job).output << "\n"
+                                << read(log);
   const std::string text = read(log);
   EXPECT_NE(text.find("vmunet slurm: job " + job + " (restart 0)"), std::string::npos) << text;
   EXPECT_NE(text.find("vmunet slurm: runs remain; requeueing job " + job), std::string::npos);
