@@ -1,8 +1,8 @@
 // How LibTorch's OpenMP threads wait between parallel regions. libgomp's default lets an idle
-// thread spin for a while before it sleeps. That is a little faster on cores of one's own (a
-// quickstart training step on 2 idle cores: 509-532 ms spinning, 579-627 ms passive), and a
-// disaster on shared ones, where spinning threads take the CPU from the threads with work (the
-// same step on 2 loaded cores: 8.2 s spinning, 0.63 s passive; docs/performance.md, "CPU").
+// thread spin for a while before it sleeps. That is faster on cores of one's own (a quickstart
+// training step on 2 idle cores: 312-333 ms spinning, 475 ms passive), and a disaster on shared
+// ones, where spinning threads take the CPU from the threads with work (the same step on 2 loaded
+// cores: 8.2 s spinning, 0.63 s passive; docs/performance.md, "CPU").
 // Several ranks of one job on a host always share its cores, so they wait passively. libgomp reads
 // OMP_WAIT_POLICY once, when it is loaded, before main() runs: the only way to choose for the user
 // is to start the binary again with it set.
