@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "worker/cpu_threads.h"
+#include "common/launch_env.h"
 
 namespace vmunet::cli {
 

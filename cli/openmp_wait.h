@@ -10,7 +10,7 @@
 
 namespace vmunet::cli {
 
-// When the launcher put several ranks on this host (worker/cpu_threads.h) and OMP_WAIT_POLICY is
+// When the launcher put several ranks on this host (common/launch_env.h) and OMP_WAIT_POLICY is
 // unset (a user's choice stands), sets it to PASSIVE and re-executes this binary with the same
 // arguments. Otherwise, or if the re-execution fails, returns and the run goes on as it is.
 void ensure_openmp_wait_policy(char** argv);

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
+
+#include "common/launch_env.h"
 
 namespace vmunet {
 namespace {
@@ -22,19 +23,14 @@ std::string duration_text(double seconds) {
   return text;
 }
 
-// mpirun hands its ranks a pseudo-terminal, so isatty holds there too; but its ranks' bars would
-// interleave, and the job's output is usually a log file (srun, sbatch). A launched process
-// (PMIx or Open MPI's rank variables set) draws none.
-bool launched_rank() {
-  return std::getenv("PMIX_RANK") || std::getenv("OMPI_COMM_WORLD_RANK") || std::getenv("PMI_RANK");
-}
-
 }  // namespace
 
 ProgressBar::ProgressBar(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(std::max<int64_t>(total, 1)),
-      enabled_(isatty(fileno(stdout)) != 0 && !launched_rank()),
+      // mpirun hands its ranks a pseudo-terminal, so isatty holds there too; but their bars would
+      // interleave, and a job's output is usually a log file (srun, sbatch).
+      enabled_(isatty(fileno(stdout)) != 0 && !launched_under_mpi()),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 

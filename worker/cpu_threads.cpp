@@ -8,13 +8,10 @@
 #include <string>
 #include <thread>
 
+#include "common/launch_env.h"
+
 namespace vmunet {
 namespace {
-
-int env_int(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::atoi(v) : 0;  // SLURM_NTASKS_PER_NODE may read "2(x3)": the leading count
-}
 
 int affinity_cpus() {
   cpu_set_t set;
@@ -28,12 +25,6 @@ int default_cpu_threads(int cpus, int cpus_on_host, int local_ranks) {
   if (cpus <= 0) cpus = cpus_on_host;
   if (cpus >= cpus_on_host && local_ranks > 1) cpus /= local_ranks;
   return std::max(cpus, 1);
-}
-
-int local_ranks_from_env() {
-  int local_ranks = env_int("OMPI_COMM_WORLD_LOCAL_SIZE");
-  if (local_ranks <= 0) local_ranks = env_int("SLURM_NTASKS_PER_NODE");
-  return std::max(local_ranks, 1);
 }
 
 int configure_cpu_threads() {

@@ -11,10 +11,6 @@ namespace vmunet {
 // cpus / local_ranks; at least 1.
 int default_cpu_threads(int cpus, int cpus_on_host, int local_ranks);
 
-// Processes of this job on this host, from the launcher's environment (Open MPI's
-// OMPI_COMM_WORLD_LOCAL_SIZE, else Slurm's SLURM_NTASKS_PER_NODE); 1 when neither is set.
-int local_ranks_from_env();
-
 // Applies default_cpu_threads() to this process (its affinity mask, the host, and
 // OMPI_COMM_WORLD_LOCAL_SIZE or SLURM_NTASKS_PER_NODE) where neither OMP_NUM_THREADS nor
 // MKL_NUM_THREADS is set; returns the intra-op thread count in use.

@@ -97,12 +97,6 @@ bool mpi_running() {
 
 }  // namespace
 
-bool launched_under_mpi() {
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
-    if (std::getenv(v)) return true;
-  return false;
-}
-
 MpiSession::MpiSession(int* argc, char*** argv) {
   VMUNET_MPI_CHECK(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &g_thread_level));
   // Collective, so made here where every rank takes part, not when a rank asks for its GPU.

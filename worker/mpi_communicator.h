@@ -7,12 +7,10 @@
 #include <memory>
 #include <string>
 
+#include "common/launch_env.h"
 #include "worker/communicator.h"
 
 namespace vmunet {
-
-// True when this process was started by mpirun/srun (so MPI must be initialised).
-bool launched_under_mpi();
 
 // Initialises MPI on construction and finalises it on destruction; while it lives, abort_all()
 // ends every rank of the job (for a fatal error on one of them). It asks for MPI_THREAD_MULTIPLE
