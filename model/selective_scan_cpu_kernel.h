@@ -3,10 +3,13 @@
 // including this); model/selective_scan_cpu.cpp picks one at run time.
 //
 // One task is one (batch, group): its B and C tiles are transposed once into position-major
-// scratch, so the state loop over n is contiguous and vectorises, and the channels of the group
-// reuse them. The recurrence over positions is the only serial dependency. Scratch is
-// thread-local and reused across calls; every reduction runs in a fixed order, so results do not
-// depend on the thread count. Accumulation is in T (fp32 for float, as the reference kernel does).
+// scratch and shared by the group's channels. The forward scans kLanes channels at a time, one
+// per vector lane (see kLanes); the backward one channel at a time, its state loop over n
+// vectorised (one block of channels would keep kLanes times the decays and states, which then
+// leave the L1 cache: tried, 10-30% slower than per channel). The recurrence over positions is the
+// only serial dependency. Scratch is thread-local and reused across calls; every reduction runs in
+// a fixed order, so results do not depend on the thread count. Accumulation is in T (fp32 for
+// float, as the reference kernel does).
 #pragma once
 
 #ifndef VMUNET_SCAN_ISA
@@ -15,9 +18,11 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <utility>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "model/selective_scan.h"
@@ -103,12 +108,20 @@ Walk walk(const P& p, int64_t g) {
   return p.reversed(g) ? Walk{p.length - 1, -1} : Walk{0, 1};
 }
 
+// Channels scanned side by side, one per vector lane (eight floats fill an AVX2 register). The
+// lanes are independent recurrences, so the innermost loop has no horizontal sum and the 16
+// states give 16 independent chains per position; B and C, shared by a group's channels, are
+// scalars broadcast to every lane. A group whose channel count is not a multiple of kLanes pads
+// its last block with zero lanes (u = 0, δ = 0, A = 0: their states stay 0, they add nothing).
+constexpr int64_t kLanes = 8;
+
 // A thread's buffers, grown on demand and kept for the next call (LibTorch's pool keeps its
-// threads). Tiles are position-major: element (l, n) at l·N + n, l in scan order; per-position
-// rows (dt, gate) are in memory order.
+// threads). Every tile is in scan order: B and C (and the backward's dB, dC, decays and states)
+// hold element (l, n) at l·N + n; the forward's per-lane tiles hold (l, w) at l·kLanes + w. The
+// backward's per-position rows (dt, gate) are in memory order.
 template <typename T>
 struct Scratch {
-  std::vector<T> B, C, dB, dC, decay, h, dh, zeros, dt, gate;
+  std::vector<T> B, C, u, dt, y, a, h, dB, dC, decay, H, dh, zeros, gate;
 };
 template <typename T>
 Scratch<T>& thread_scratch() {
@@ -133,32 +146,82 @@ void from_tile(const T* tile, T* dst, int64_t N, int64_t L, Walk at) {
     for (int64_t l = 0; l < L; ++l) dst[n * L + at(l)] = tile[l * N + n];
 }
 
-// The network's state count: kernels for it are compiled with N fixed, so the state loops unroll
-// and the per-channel state vectors stay in registers instead of a store and reload per position.
+// One block of channels [c0, c0 + width) of a (batch, group) task.
+struct Channels {
+  int64_t b, c0, width;
+};
+
+// tile(l, w) = row(c0 + w)[at(l)] for the block's lanes, 0 in the padding lanes.
+template <typename T, typename Row>
+void lanes_in(Row row, const Channels& ch, int64_t L, Walk at, T* tile) {
+  for (int64_t w = 0; w < kLanes; ++w) {
+    const T* src = w < ch.width ? row(ch.c0 + w) : nullptr;
+    for (int64_t l = 0; l < L; ++l) tile[l * kLanes + w] = src ? src[at(l)] : T(0);
+  }
+}
+// row(c0 + w)[at(l)] = tile(l, w) for the block's real lanes.
+template <typename T, typename Row>
+void lanes_out(const T* tile, const Channels& ch, int64_t L, Walk at, Row row) {
+  for (int64_t w = 0; w < ch.width; ++w) {
+    T* dst = row(ch.c0 + w);
+    for (int64_t l = 0; l < L; ++l) dst[at(l)] = tile[l * kLanes + w];
+  }
+}
+
+// The block's per-channel inputs as lanes: A transposed to (n, w), D, and δ = softplus(Δ + bias)
+// as an (l, w) tile; padding lanes get zeros.
+template <typename P, typename T>
+void block_inputs(const P& p, const Channels& ch, Walk at, ExpK lim, T* a, T* d, T* dt) {
+  const int64_t N = p.dstate, L = p.length;
+  lanes_in<T>([&](int64_t c) { return p.delta + (ch.b * p.channels + c) * L; }, ch, L, at, dt);
+  T bias[kLanes];
+  for (int64_t w = 0; w < kLanes; ++w) {
+    const bool real = w < ch.width;
+    bias[w] = real ? p.delta_bias[ch.c0 + w] : T(0);
+    d[w] = real ? p.D[ch.c0 + w] : T(0);
+    for (int64_t n = 0; n < N; ++n) a[n * kLanes + w] = real ? p.A[(ch.c0 + w) * N + n] : T(0);
+  }
+  for (int64_t l = 0; l < L; ++l) {
+    T* row = dt + l * kLanes;
+#pragma omp simd
+    for (int64_t w = 0; w < kLanes; ++w) row[w] = softplus(row[w] + bias[w], lim);
+    for (int64_t w = ch.width; w < kLanes; ++w) row[w] = T(0);
+  }
+}
+
+// The network's state count: kernels for it are compiled with N fixed, so the state loops unroll.
 constexpr int kFixedN = 16;
 
-// One channel's forward: its states over the group's tiles, y = C·h + D·u at every position.
-// kN > 0: N == kN, known at compile time; 0: N at run time, h in `h_scratch`.
+// A block's forward: y(l, w) = Σ_n C(l, n)·h(n, w) + D(w)·u(l, w), states in `h` (N × kLanes).
+// kN > 0: N == kN, known at compile time; 0: N at run time.
 template <int kN, typename T>
-void forward_channel(int64_t L, int64_t dstate, const T* __restrict Bt, const T* __restrict Ct,
-                     const T* __restrict a, const T* __restrict dt, const T* u, T d, Walk at,
-                     ExpK lim, T* h_scratch, T* y) {
+void forward_block(int64_t L, int64_t dstate, const T* __restrict Bt, const T* __restrict Ct,
+                   const T* __restrict a, const T* __restrict d, const T* __restrict dt,
+                   const T* __restrict u, ExpK lim, T* __restrict h, T* __restrict y) {
   const int64_t N = kN > 0 ? kN : dstate;
-  T h_fixed[kN > 0 ? kN : 1];
-  T* __restrict h = kN > 0 ? h_fixed : h_scratch;
-  for (int64_t n = 0; n < N; ++n) h[n] = T(0);
+  for (int64_t i = 0; i < N * kLanes; ++i) h[i] = T(0);
   for (int64_t l = 0; l < L; ++l) {
-    const int64_t m = at(l);
-    const T dtl = dt[m], x = dtl * u[m];
-    const T* __restrict Bl = Bt + l * N;
-    const T* __restrict Cl = Ct + l * N;
-    T acc = 0;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t n = 0; n < N; ++n) {
-      h[n] = exp_of(dtl * a[n], lim) * h[n] + x * Bl[n];
-      acc += Cl[n] * h[n];
+    const T* __restrict dtl = dt + l * kLanes;
+    const T* __restrict ul = u + l * kLanes;
+    T x[kLanes], acc[kLanes];
+#pragma omp simd
+    for (int64_t w = 0; w < kLanes; ++w) {
+      x[w] = dtl[w] * ul[w];
+      acc[w] = T(0);
     }
-    y[m] = acc + d * u[m];
+    for (int64_t n = 0; n < N; ++n) {
+      const T bn = Bt[l * N + n], cn = Ct[l * N + n];
+      T* __restrict hn = h + n * kLanes;
+      const T* __restrict an = a + n * kLanes;
+#pragma omp simd
+      for (int64_t w = 0; w < kLanes; ++w) {
+        hn[w] = exp_of(dtl[w] * an[w], lim) * hn[w] + x[w] * bn;
+        acc[w] += cn * hn[w];
+      }
+    }
+    T* __restrict yl = y + l * kLanes;
+#pragma omp simd
+    for (int64_t w = 0; w < kLanes; ++w) yl[w] = acc[w] + d[w] * ul[w];
   }
 }
 
@@ -174,7 +237,7 @@ struct Tiles {
 // One channel's backward: its forward again (keeping every decay and state), then the reverse
 // sweep dh_l = dy_l·C_l + decay_{l+1}·dh_{l+1}. Writes du and ddelta, adds into the tiles' dB and
 // dC, writes dA (N); returns (dD, dbias). `in`: u, dy, A's row, dt, gate (softplus'). kN as in
-// forward_channel; with kN = 0, dh lives in `dh_scratch` (N) and dA accumulates in place.
+// forward_block; with kN = 0, dh lives in `dh_scratch` (N) and dA accumulates in place.
 template <int kN, typename T>
 std::pair<T, T> backward_channel(int64_t L, int64_t dstate, const Tiles<T>& t, const T* const* in,
                                  T d, Walk at, ExpK lim, T* du, T* ddelta, T* dA_out,
@@ -237,6 +300,12 @@ std::pair<T, T> backward_channel(int64_t L, int64_t dstate, const Tiles<T>& t, c
   return {dD, dbias};
 }
 
+// Group g's channels from c0 on, as one block of at most kLanes.
+template <typename P>
+Channels block_from(const P& p, int64_t b, int64_t g, int64_t c0) {
+  return {b, c0, std::min(kLanes, (g + 1) * p.channels_per_group() - c0)};
+}
+
 }  // namespace
 
 template <typename T>
@@ -248,26 +317,23 @@ void scan_fwd(const SelectiveScanParams<T>& p) {
     const ExpK lim = exp_k();
     T* __restrict Bt = take(s.B, L * N);
     T* __restrict Ct = take(s.C, L * N);
-    T* __restrict h = take(s.h, N);
-    T* __restrict dt = take(s.dt, L);
+    T *u = take(s.u, L * kLanes), *dt = take(s.dt, L * kLanes), *y = take(s.y, L * kLanes);
+    T *a = take(s.a, N * kLanes), *h = take(s.h, N * kLanes);
+    T d[kLanes];
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / G, g = bg % G;
       const Walk at = walk(p, g);
       to_tile(p.B + bg * N * L, Bt, N, L, at);
       to_tile(p.C + bg * N * L, Ct, N, L, at);
-      for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
-        const int64_t bc = b * Cn + c;
-        const T* u = p.u + p.u_row(b, c);
-        const T* delta = p.delta + bc * L;
-        const T* __restrict a = p.A + c * N;
-        T* y = p.y + bc * L;
-        const T bias = p.delta_bias[c], d = p.D[c];
-#pragma omp simd
-        for (int64_t m = 0; m < L; ++m) dt[m] = softplus(delta[m] + bias, lim);
+      for (int64_t c0 = g * per_group; c0 < (g + 1) * per_group; c0 += kLanes) {
+        const Channels ch = block_from(p, b, g, c0);
+        lanes_in<T>([&](int64_t c) { return p.u + p.u_row(b, c); }, ch, L, at, u);
+        block_inputs(p, ch, at, lim, a, d, dt);
         if (N == kFixedN)
-          forward_channel<kFixedN>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
+          forward_block<kFixedN>(L, N, Bt, Ct, a, d, dt, u, lim, h, y);
         else
-          forward_channel<0>(L, N, Bt, Ct, a, dt, u, d, at, lim, h, y);
+          forward_block<0>(L, N, Bt, Ct, a, d, dt, u, lim, h, y);
+        lanes_out(y, ch, L, at, [&](int64_t c) { return p.y + (b * Cn + c) * L; });
       }
     }
   });
@@ -293,7 +359,7 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
     T* __restrict gate = take(s.gate, L);
     T* zeros = take(s.zeros, N);
     for (int64_t n = 0; n < N; ++n) zeros[n] = T(0);
-    const Tiles<T> tiles{Bt, Ct, zeros, dBt, dCt, take(s.decay, L * N), take(s.h, L * N)};
+    const Tiles<T> tiles{Bt, Ct, zeros, dBt, dCt, take(s.decay, L * N), take(s.H, L * N)};
 
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / G, g = bg % G;

@@ -103,12 +103,13 @@ TEST_P(ScanVsNaive, ForwardAndAllGradients) {
     EXPECT_LT(test::rel_error(grads[i], ref[i]), tol.gradient) << "grad " << kNames[i];
 }
 
-// Lengths that are not multiples of any block size, and one-step sequences.
+// Lengths that are not multiples of any block size, one-step sequences, and groups of more
+// channels than the forward's vector lanes (8) with a partial last block.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, ScanVsNaive,
     ::testing::Combine(::testing::Values(Shape{1, 1, 1, 1, 1}, Shape{2, 4, 3, 7, 16},
                                          Shape{3, 2, 5, 63, 4}, Shape{1, 4, 2, 129, 16},
-                                         Shape{2, 1, 4, 300, 8}),
+                                         Shape{2, 1, 4, 300, 8}, Shape{2, 2, 11, 33, 16}),
                        kIsas),
     [](const auto& info) {
       const Shape s = std::get<0>(info.param);
