@@ -89,4 +89,28 @@ if(VMUNET_CUDA)
   find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_ROOT}/include /usr/local/cuda/include)
   find_library(NCCL_LIB nccl HINTS ${NCCL_ROOT}/lib /usr/local/cuda/lib64)
 endif()
-message(STATUS "vmunet: torch ${Torch_VERSION}, CUDA kernels ${VMUNET_CUDA}, importers ${VMUNET_HAVE_IMPORTERS}")
+# LibTorch's CPU threads are OpenMP's, and at::parallel_for is a header template that runs in
+# parallel only where the file including it is compiled with OpenMP: our CPU kernels (the scan,
+# AdamW) need -fopenmp and libgomp themselves, or they run on one thread whatever
+# at::get_num_threads() says. Debian's LibTorch links the system libgomp, which these then share.
+# A CUDA LibTorch from a PyTorch wheel bundles its own copy, and a second OpenMP runtime in the
+# process would keep a second thread pool: there they stay on one thread (the GPU does the work).
+set(VMUNET_CPU_KERNEL_OPENMP OFF)
+if(NOT VMUNET_CUDA)
+  find_package(OpenMP COMPONENTS CXX)
+  if(OpenMP_CXX_FOUND)
+    set(VMUNET_CPU_KERNEL_OPENMP ON)
+  endif()
+endif()
+# Flags and libraries for a file of `target` that calls at::parallel_for.
+function(vmunet_cpu_kernel_source target source)
+  if(VMUNET_CPU_KERNEL_OPENMP)
+    set_property(SOURCE ${source} APPEND PROPERTY COMPILE_OPTIONS ${OpenMP_CXX_FLAGS})
+    target_link_libraries(${target} PUBLIC ${OpenMP_CXX_LIBRARIES})
+  else()
+    set_property(SOURCE ${source} APPEND PROPERTY COMPILE_OPTIONS -fopenmp-simd)
+  endif()
+  set_property(SOURCE ${source} PROPERTY SKIP_PRECOMPILE_HEADERS ON)
+endfunction()
+
+message(STATUS "vmunet: torch ${Torch_VERSION}, CUDA kernels ${VMUNET_CUDA}, importers ${VMUNET_HAVE_IMPORTERS}, OpenMP CPU kernels ${VMUNET_CPU_KERNEL_OPENMP}")
