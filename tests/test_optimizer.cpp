@@ -72,17 +72,14 @@ TEST(AdamW, SetLrReachesEveryGroup) {
   for (auto& g : opt->param_groups()) EXPECT_EQ(g.options().get_lr(), 4.5e-4);
 }
 
-// The fused CUDA step against LibTorch's loop, with one unfused step in the middle of the fused
-// run: both must read and write the same state, as a resume from a checkpoint needs.
-TEST(AdamW, FusedCudaStepMatchesLibTorchLoop) {
-  const torch::Device cuda(torch::kCUDA);
-  if (!torch::cuda::is_available() || !fused_adamw_available(cuda))
-    GTEST_SKIP() << "no CUDA device or no fused AdamW in this build";
+// The fused step against LibTorch's loop, with one unfused step in the middle of the fused run:
+// both must read and write the same state, as a resume from a checkpoint needs.
+void expect_fused_step_matches_libtorch_loop(const torch::Device& device) {
   torch::manual_seed(3);
   const std::vector<std::vector<int64_t>> shapes{{7, 5}, {300}, {2, 3, 4}};
   std::vector<torch::Tensor> fused_params, loop_params;
   for (const auto& shape : shapes) {
-    auto p = torch::randn(shape, torch::device(cuda));
+    auto p = torch::randn(shape, torch::device(device));
     fused_params.push_back(p.clone().requires_grad_());
     loop_params.push_back(p.clone().requires_grad_());
   }
@@ -93,7 +90,7 @@ TEST(AdamW, FusedCudaStepMatchesLibTorchLoop) {
     set_lr(*fused, lrs[s]);
     set_lr(*loop, lrs[s]);
     for (size_t i = 0; i < shapes.size(); ++i) {
-      auto g = torch::randn(shapes[i], torch::device(cuda));
+      auto g = torch::randn(shapes[i], torch::device(device));
       fused_params[i].mutable_grad() = g.clone();
       loop_params[i].mutable_grad() = g.clone();
     }
@@ -104,6 +101,18 @@ TEST(AdamW, FusedCudaStepMatchesLibTorchLoop) {
       EXPECT_LT(err, 1e-6) << "step " << s << " tensor " << i;
     }
   }
+}
+
+TEST(AdamW, FusedCpuStepMatchesLibTorchLoop) {
+  ASSERT_TRUE(fused_adamw_available(torch::kCPU));
+  expect_fused_step_matches_libtorch_loop(torch::kCPU);
+}
+
+TEST(AdamW, FusedCudaStepMatchesLibTorchLoop) {
+  const torch::Device cuda(torch::kCUDA);
+  if (!torch::cuda::is_available() || !fused_adamw_available(cuda))
+    GTEST_SKIP() << "no CUDA device or no fused AdamW in this build";
+  expect_fused_step_matches_libtorch_loop(cuda);
 }
 
 }  // namespace

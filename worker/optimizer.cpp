@@ -6,6 +6,8 @@
 #include <string>
 #include <type_traits>
 
+#include "worker/adamw_cpu.h"
+
 namespace vmunet {
 
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params,
@@ -28,14 +30,12 @@ void set_lr(torch::optim::Optimizer& optimizer, double lr) {
 
 bool fused_adamw_available(const torch::Device& device) {
 #ifdef VMUNET_FUSED_ADAMW
-  return device.is_cuda();
+  return device.is_cpu() || device.is_cuda();
 #else
-  (void)device;
-  return false;
+  return device.is_cpu();
 #endif
 }
 
-#ifdef VMUNET_FUSED_ADAMW
 namespace {
 
 // LibTorch keys optimizer state by the parameter's TensorImpl: a string of its address up to
@@ -66,53 +66,85 @@ torch::optim::AdamWParamState& state_of(torch::optim::AdamW& opt, const torch::T
   return static_cast<torch::optim::AdamWParamState&>(*it->second);
 }
 
-void fused_group_step(torch::optim::AdamW& opt, torch::optim::OptimizerParamGroup& group) {
-  const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+// Every parameter with a gradient, with its state, its step advanced by one.
+struct GroupStep {
   std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs;
   int64_t step = -1;
+};
+GroupStep advance(torch::optim::AdamW& opt, torch::optim::OptimizerParamGroup& group) {
+  GroupStep g;
   for (auto& p : group.params()) {
     if (!p.grad().defined()) continue;
     auto& s = state_of(opt, p);
     s.step(s.step() + 1);
-    TORCH_CHECK(step < 0 || step == s.step(),
-                "adamw_step: parameters of one group are at different steps (", step, " and ",
+    TORCH_CHECK(g.step < 0 || g.step == s.step(),
+                "adamw_step: parameters of one group are at different steps (", g.step, " and ",
                 s.step(), ")");
-    step = s.step();
-    params.push_back(p);
-    grads.push_back(p.grad());
-    exp_avgs.push_back(s.exp_avg());
-    exp_avg_sqs.push_back(s.exp_avg_sq());
+    g.step = s.step();
+    g.params.push_back(p);
+    g.grads.push_back(p.grad());
+    g.exp_avgs.push_back(s.exp_avg());
+    g.exp_avg_sqs.push_back(s.exp_avg_sq());
   }
-  if (params.empty()) return;
-  // The fused kernel reads each tensor's step from its own one-element tensor.
-  auto steps_flat =
-      torch::full({int64_t(params.size())}, double(step), params[0].options().dtype(torch::kFloat));
-  std::vector<torch::Tensor> steps;
-  steps.reserve(params.size());
-  for (int64_t i = 0; i < int64_t(params.size()); ++i) steps.push_back(steps_flat[i]);
+  return g;
+}
+
+void cpu_group_step(torch::optim::AdamW& opt, torch::optim::OptimizerParamGroup& group) {
+  const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+  auto g = advance(opt, group);
   const auto [beta1, beta2] = o.betas();
-  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, at::TensorList{}, steps, o.lr(), beta1,
-                    beta2, o.weight_decay(), o.eps(), /*amsgrad=*/false, /*maximize=*/false);
+  const AdamWCoefficients c{o.lr(), beta1, beta2, o.eps(), o.weight_decay(), g.step};
+  for (size_t i = 0; i < g.params.size(); ++i)
+    adamw_update_cpu(g.params[i], g.grads[i], g.exp_avgs[i], g.exp_avg_sqs[i], c);
+}
+
+#ifdef VMUNET_FUSED_ADAMW
+void cuda_group_step(torch::optim::AdamW& opt, torch::optim::OptimizerParamGroup& group) {
+  const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+  auto g = advance(opt, group);
+  if (g.params.empty()) return;
+  // The fused kernel reads each tensor's step from its own one-element tensor.
+  auto steps_flat = torch::full({int64_t(g.params.size())}, double(g.step),
+                                g.params[0].options().dtype(torch::kFloat));
+  std::vector<torch::Tensor> steps;
+  steps.reserve(g.params.size());
+  for (int64_t i = 0; i < int64_t(g.params.size()); ++i) steps.push_back(steps_flat[i]);
+  const auto [beta1, beta2] = o.betas();
+  at::_fused_adamw_(g.params, g.grads, g.exp_avgs, g.exp_avg_sqs, at::TensorList{}, steps, o.lr(),
+                    beta1, beta2, o.weight_decay(), o.eps(), /*amsgrad=*/false,
+                    /*maximize=*/false);
+}
+#endif
+
+enum class Where { cpu, cuda, mixed };
+Where where_params_are(torch::optim::AdamW& optimizer) {
+  bool cpu = true, cuda = true;
+  for (auto& group : optimizer.param_groups()) {
+    if (static_cast<const torch::optim::AdamWOptions&>(group.options()).amsgrad())
+      return Where::mixed;
+    for (auto& p : group.params()) {
+      cpu = cpu && p.is_cpu() && p.is_contiguous() && p.is_floating_point();
+      cuda = cuda && p.is_cuda();
+    }
+  }
+  return cpu ? Where::cpu : cuda ? Where::cuda : Where::mixed;
 }
 
 }  // namespace
-#endif
 
 void adamw_step(torch::optim::AdamW& optimizer, bool fused) {
-#ifdef VMUNET_FUSED_ADAMW
-  bool fusable = true;
-  for (auto& group : optimizer.param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
-    fusable = fusable && !o.amsgrad();
-    for (auto& p : group.params()) fusable = fusable && p.is_cuda();
+  const Where where = fused ? where_params_are(optimizer) : Where::mixed;
+  torch::NoGradGuard no_grad;
+  if (where == Where::cpu) {
+    for (auto& group : optimizer.param_groups()) cpu_group_step(optimizer, group);
+    return;
   }
-  if (fused && fusable) {
-    torch::NoGradGuard no_grad;
-    for (auto& group : optimizer.param_groups()) fused_group_step(optimizer, group);
+#ifdef VMUNET_FUSED_ADAMW
+  if (where == Where::cuda) {
+    for (auto& group : optimizer.param_groups()) cuda_group_step(optimizer, group);
     return;
   }
 #endif
-  (void)fused;
   optimizer.step();
 }
 

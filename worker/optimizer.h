@@ -24,11 +24,12 @@ struct AdamWConfig {
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<torch::Tensor>& params,
                                                 const AdamWConfig& config);
 
-// One AdamW step for every parameter with a gradient. On CUDA (LibTorch 2.x) all tensors go
-// through LibTorch's fused multi-tensor kernel in one call instead of about a dozen element-wise
-// kernels per tensor; elsewhere it is the optimizer's own step. Both read and write the same
-// per-parameter state (step, exp_avg, exp_avg_sq), so checkpoints and resumes do not care which
-// ran. `fused` false forces LibTorch's loop (the test comparing the two).
+// One AdamW step for every parameter with a gradient, fused instead of about a dozen element-wise
+// operations per tensor: on CUDA (LibTorch 2.x) all tensors go through LibTorch's multi-tensor
+// kernel in one call; on the CPU each tensor takes one pass (worker/adamw_cpu.h). Parameters on
+// both devices, or a LibTorch without the fused kernel, take the optimizer's own step. All read
+// and write the same per-parameter state (step, exp_avg, exp_avg_sq), so checkpoints and resumes
+// do not care which ran. `fused` false forces LibTorch's loop (the test comparing the two).
 void adamw_step(torch::optim::AdamW& optimizer, bool fused = true);
 
 // Whether adamw_step can take the fused path for tensors on `device` in this build.
