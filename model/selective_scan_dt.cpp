@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "model/grouped_matmul.h"
 #include "model/scan_autograd.h"
 #include "model/selective_scan.h"
 
@@ -10,8 +11,8 @@ namespace {
 
 // Δ as (batch, channels, length), in dt_in's dtype.
 torch::Tensor project_delta(const torch::Tensor& dt_in, const torch::Tensor& dt_w) {
-  const auto delta = torch::matmul(dt_w.to(dt_in.scalar_type()), dt_in);  // (b, g, c/g, l)
-  return delta.view({dt_in.size(0), -1, dt_in.size(3)});
+  const auto delta = grouped_matmul(dt_w.to(dt_in.scalar_type()), dt_in);  // (b, g, c/g, l)
+  return delta.reshape({dt_in.size(0), -1, dt_in.size(3)});
 }
 
 class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDtFunction> {
@@ -46,8 +47,8 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
     // Δ = W·X per (batch, group): dX = Wᵀ·dΔ, dW = Σ_batch dΔ·Xᵀ.
     const auto ddelta =
         g[1].to(dt_in.scalar_type()).view({dt_in.size(0), dt_in.size(1), -1, dt_in.size(3)});
-    const auto d_dt_in = torch::matmul(dt_w.to(dt_in.scalar_type()).transpose(1, 2), ddelta);
-    const auto d_dt_w = torch::matmul(ddelta, dt_in.transpose(2, 3)).sum(0);
+    const auto d_dt_in = grouped_matmul(dt_w.to(dt_in.scalar_type()).transpose(1, 2), ddelta);
+    const auto d_dt_w = grouped_matmul_nt_sum(ddelta, dt_in);
     return {g[0].to(u.scalar_type()),
             d_dt_in,
             d_dt_w.to(dt_w.scalar_type()),

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "model/grouped_matmul.h"
 #include "model/init.h"
 #include "model/selective_scan_dt.h"
 #include "model/ss2d_epilogue.h"
@@ -65,8 +66,8 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& x) {
   auto planes = torch::stack({x.reshape({B, D, L}), x.transpose(2, 3).reshape({B, D, L})}, 1);
   // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L).
   const int64_t rows = dt_rank + 2 * d_state;
-  auto x_dbl =
-      torch::matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes).view({B, K, rows, L});
+  auto x_dbl = grouped_matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes)
+                   .reshape({B, K, rows, L});
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
 
   // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
