@@ -18,9 +18,4 @@ torch::Tensor grouped_matmul(const torch::Tensor& w, const torch::Tensor& x) {
   return torch::bmm(w, batch_as_columns(x)).view({G, M, B, L}).permute({2, 0, 1, 3});
 }
 
-torch::Tensor grouped_matmul_nt_sum(const torch::Tensor& a, const torch::Tensor& x) {
-  if (!x.is_cpu()) return torch::matmul(a, x.transpose(2, 3)).sum(0);
-  return torch::bmm(batch_as_columns(a), batch_as_columns(x).transpose(1, 2));
-}
-
 }  // namespace vmunet

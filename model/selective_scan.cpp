@@ -28,14 +28,15 @@ struct Shapes {
   int64_t batch, channels, groups, length, dstate;
 };
 
-Shapes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+// `delta` (batch, channels, length) or, for a projected Δ, a tensor of that shape's sizes only.
+Shapes check_inputs(const torch::Tensor& u, torch::IntArrayRef delta, const torch::Tensor& A,
                     const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                     const torch::Tensor& delta_bias, const ScanOrder& order) {
-  TORCH_CHECK(delta.dim() == 3, "selective_scan: delta must be (batch, channels, length), found ",
-              shape_str(delta));
+  TORCH_CHECK(delta.size() == 3, "selective_scan: delta must be (batch, channels, length), found ",
+              delta);
   TORCH_CHECK(B.dim() == 4, "selective_scan: B must be (batch, groups, dstate, length), found ",
               shape_str(B));
-  Shapes s{delta.size(0), delta.size(1), B.size(1), delta.size(2), B.size(2)};
+  Shapes s{delta[0], delta[1], B.size(1), delta[2], B.size(2)};
   TORCH_CHECK(s.groups > 0 && s.channels % s.groups == 0, "selective_scan: channels (", s.channels,
               ") must be a multiple of B's groups (", s.groups, ")");
   TORCH_CHECK(order.u_share >= 1 && s.groups % order.u_share == 0,
@@ -49,10 +50,15 @@ Shapes check_inputs(const torch::Tensor& u, const torch::Tensor& delta, const to
   check_shape(C, "C", {s.batch, s.groups, s.dstate, s.length});
   check_shape(D, "D", {s.channels});
   check_shape(delta_bias, "delta_bias", {s.channels});
-  for (const auto* t : {&delta, &A, &B, &C, &D, &delta_bias})
+  for (const auto* t : {&A, &B, &C, &D, &delta_bias})
     TORCH_CHECK(t->device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
                 ", found one on ", t->device());
   return s;
+}
+
+void check_device(const torch::Tensor& t, const torch::Tensor& u) {
+  TORCH_CHECK(t.device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
+              ", found one on ", t.device());
 }
 
 // The kernels give du one row per channel; groups sharing a slice of u add theirs, in group order.
@@ -74,7 +80,7 @@ void fill_params(P& p, const Shapes& s, const ScanOrder& order,
   p.length = s.length;
   p.dstate = s.dstate;
   p.u = in[0].data_ptr<T>();
-  p.delta = in[1].data_ptr<T>();
+  p.delta = in[1].defined() ? in[1].data_ptr<T>() : nullptr;
   p.A = in[2].data_ptr<T>();
   p.B = in[3].data_ptr<T>();
   p.C = in[4].data_ptr<T>();
@@ -86,7 +92,7 @@ void fill_params(P& p, const Shapes& s, const ScanOrder& order,
 std::vector<torch::Tensor> cpu_inputs(std::initializer_list<torch::Tensor> ts,
                                       torch::ScalarType dt) {
   std::vector<torch::Tensor> out;
-  for (const auto& t : ts) out.push_back(t.to(dt).contiguous());
+  for (const auto& t : ts) out.push_back(t.defined() ? t.to(dt).contiguous() : t);
   return out;
 }
 
@@ -127,7 +133,8 @@ torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor
                                      const torch::Tensor& C, const torch::Tensor& D,
                                      const torch::Tensor& delta_bias, const ScanOrder& order,
                                      torch::Tensor* tile_states) {
-  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
+  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
+  check_device(delta, u);
 #ifdef VMUNET_CUDA
   if (u.is_cuda())
     return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order, 0, tile_states);
@@ -159,7 +166,8 @@ std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
                                                    const torch::Tensor& delta_bias,
                                                    const torch::Tensor& dy, const ScanOrder& order,
                                                    const torch::Tensor& tile_states) {
-  const Shapes s = check_inputs(u, delta, A, B, C, D, delta_bias, order);
+  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
+  check_device(delta, u);
   check_shape(dy, "dy", {s.batch, s.channels, s.length});
 #ifdef VMUNET_CUDA
   if (u.is_cuda()) {
@@ -204,6 +212,98 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                              const ScanOrder& order) {
   return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias, int64_t(order.u_share),
                                       int64_t(order.reverse));
+}
+
+// Δ projected inside the CPU kernels (selective_scan_dt.h): the shapes of dt_in (batch, groups,
+// rank, length) and dt_w (groups, channels / groups, rank) give Δ's.
+namespace {
+
+Shapes check_dt_inputs(const torch::Tensor& u, const torch::Tensor& dt_in,
+                       const torch::Tensor& dt_w, const torch::Tensor& A, const torch::Tensor& B,
+                       const torch::Tensor& C, const torch::Tensor& D,
+                       const torch::Tensor& delta_bias, const ScanOrder& order) {
+  TORCH_CHECK(u.is_cpu(), "selective_scan: the projected-delta kernels run on the CPU only");
+  TORCH_CHECK(dt_in.dim() == 4 && dt_w.dim() == 3 && dt_w.size(0) == dt_in.size(1) &&
+                  dt_w.size(2) == dt_in.size(2),
+              "selective_scan_dt: dt_in must be (batch, groups, rank, length) and dt_w (groups, "
+              "channels / groups, rank), found ",
+              shape_str(dt_in), " and ", shape_str(dt_w));
+  check_device(dt_in, u);
+  check_device(dt_w, u);
+  const Shapes s = check_inputs(u, {dt_in.size(0), dt_w.size(0) * dt_w.size(1), dt_in.size(3)}, A,
+                                B, C, D, delta_bias, order);
+  TORCH_CHECK(dt_in.size(1) == s.groups, "selective_scan_dt: dt_in has ", dt_in.size(1),
+              " groups, B has ", s.groups);
+  return s;
+}
+
+template <typename T, typename P>
+void fill_dt_params(P& p, const torch::Tensor& dt_in, const torch::Tensor& dt_w) {
+  p.dt_in = dt_in.data_ptr<T>();
+  p.dt_w = dt_w.data_ptr<T>();
+  p.dt_rank = dt_in.size(2);
+}
+
+}  // namespace
+
+torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                            const torch::Tensor& dt_w, const torch::Tensor& A,
+                                            const torch::Tensor& B, const torch::Tensor& C,
+                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                            const ScanOrder& order) {
+  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  const auto in = cpu_inputs({u, torch::Tensor(), A, B, C, D, delta_bias, dt_in, dt_w}, dt);
+  auto y = torch::empty({s.batch, s.channels, s.length}, in[0].options());
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    SelectiveScanParams<T> p;
+    fill_params<T>(p, s, order, in);
+    fill_dt_params<T>(p, in[7], in[8]);
+    p.y = y.data_ptr<T>();
+    selective_scan_fwd_cpu(p);
+  };
+  if (dt == torch::kDouble)
+    run(double{});
+  else
+    run(float{});
+  return y;
+}
+
+std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
+    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
+    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
+  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+  check_shape(dy, "dy", {s.batch, s.channels, s.length});
+  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  const auto in = cpu_inputs({u, torch::Tensor(), A, B, C, D, delta_bias, dt_in, dt_w, dy}, dt);
+  // u, dt_in, dt_w, A, B, C, D, delta_bias; du one row per channel before the shared-slice sum.
+  std::vector<torch::Tensor> grads{torch::empty({s.batch, s.channels, s.length}, in[0].options()),
+                                   torch::empty_like(in[7]), torch::empty_like(in[8])};
+  for (int i = 2; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    SelectiveScanGradParams<T> p;
+    fill_params<T>(p, s, order, in);
+    fill_dt_params<T>(p, in[7], in[8]);
+    p.dy = in[9].data_ptr<T>();
+    p.du = grads[0].data_ptr<T>();
+    p.d_dt_in = grads[1].data_ptr<T>();
+    p.d_dt_w = grads[2].data_ptr<T>();
+    p.dA = grads[3].data_ptr<T>();
+    p.dB = grads[4].data_ptr<T>();
+    p.dC = grads[5].data_ptr<T>();
+    p.dD = grads[6].data_ptr<T>();
+    p.ddelta_bias = grads[7].data_ptr<T>();
+    selective_scan_bwd_cpu(p);
+  };
+  if (dt == torch::kDouble)
+    run(double{});
+  else
+    run(float{});
+  grads[0] = sum_shared_du(grads[0], s, order);
+  return grads;
 }
 
 }  // namespace vmunet

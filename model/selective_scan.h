@@ -23,6 +23,11 @@ struct SelectiveScanParams {
   const T *u = nullptr, *delta = nullptr, *A = nullptr, *B = nullptr, *C = nullptr;
   const T *D = nullptr, *delta_bias = nullptr;
   T* y = nullptr;  // (batch, channels, length)
+  // CPU kernels: where dt_in is set, Δ is the low-rank projection of selective_scan_dt.h,
+  // Δ[b, c, l] = Σ_r dt_w[c, r]·dt_in[b, g, r, l] with dt_in (batch, groups, dt_rank, length) and
+  // dt_w (channels, dt_rank), formed inside the kernels; `delta` is then unused.
+  const T *dt_in = nullptr, *dt_w = nullptr;
+  int64_t dt_rank = 0;
 
   int64_t channels_per_group() const { return channels / groups; }
   // Offset of (b, c)'s row in u.
@@ -41,6 +46,8 @@ struct SelectiveScanGradParams : SelectiveScanParams<T> {
   const T* dy = nullptr;
   T *du = nullptr, *ddelta = nullptr, *dA = nullptr, *dB = nullptr, *dC = nullptr;
   T *dD = nullptr, *ddelta_bias = nullptr;
+  // With dt_in set: the projection's gradients (dt_in's and dt_w's shapes) instead of ddelta.
+  T *d_dt_in = nullptr, *d_dt_w = nullptr;
 };
 
 // Differentiable operator (all seven inputs get gradients). Dispatches on u's device: CPU kernels
@@ -65,6 +72,19 @@ std::vector<torch::Tensor> selective_scan_backward(
     const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
     const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
     const torch::Tensor& tile_states = {});
+
+// The same with Δ = dt_w · dt_in formed inside the CPU kernels (selective_scan_dt.h has the
+// shapes): no Δ tensor and no per-batch matrix products. Backward returns the gradients of u,
+// dt_in, dt_w, A, B, C, D, delta_bias. CPU only.
+torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                            const torch::Tensor& dt_w, const torch::Tensor& A,
+                                            const torch::Tensor& B, const torch::Tensor& C,
+                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                            const ScanOrder& order = {});
+std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
+    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
+    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {});
 
 // CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
 // batch × groups (backward, so each task owns its slice of dB and dC: no atomics).

@@ -121,7 +121,7 @@ constexpr int64_t kLanes = 8;
 // backward's per-position rows (dt, gate) are in memory order.
 template <typename T>
 struct Scratch {
-  std::vector<T> B, C, u, dt, y, a, h, dB, dC, decay, H, dh, zeros, gate;
+  std::vector<T> B, C, u, dt, y, a, h, dB, dC, decay, H, dh, zeros, gate, delta, ddelta;
 };
 template <typename T>
 Scratch<T>& thread_scratch() {
@@ -168,12 +168,31 @@ void lanes_out(const T* tile, const Channels& ch, int64_t L, Walk at, Row row) {
   }
 }
 
-// The block's per-channel inputs as lanes: A transposed to (n, w), D, and δ = softplus(Δ + bias)
-// as an (l, w) tile; padding lanes get zeros.
+// Channel c's raw Δ row for batch b, in memory order: p.delta's row, or the projection
+// Σ_r dt_w[c, r]·dt_in[b, g, r, ·] written into `row`.
 template <typename P, typename T>
-void block_inputs(const P& p, const Channels& ch, Walk at, ExpK lim, T* a, T* d, T* dt) {
+const T* delta_row(const P& p, int64_t b, int64_t c, T* row) {
+  const int64_t L = p.length;
+  if (!p.dt_in) return p.delta + (b * p.channels + c) * L;
+  const int64_t g = c / p.channels_per_group(), R = p.dt_rank;
+  const T* x = p.dt_in + (b * p.groups + g) * R * L;
+  const T* w = p.dt_w + c * R;
+  for (int64_t m = 0; m < L; ++m) row[m] = T(0);
+  for (int64_t r = 0; r < R; ++r)
+#pragma omp simd
+    for (int64_t m = 0; m < L; ++m) row[m] += w[r] * x[r * L + m];
+  return row;
+}
+
+// The block's per-channel inputs as lanes: A transposed to (n, w), D, and δ = softplus(Δ + bias)
+// as an (l, w) tile; padding lanes get zeros. `row`: scratch of L for delta_row.
+template <typename P, typename T>
+void block_inputs(const P& p, const Channels& ch, Walk at, ExpK lim, T* a, T* d, T* dt, T* row) {
   const int64_t N = p.dstate, L = p.length;
-  lanes_in<T>([&](int64_t c) { return p.delta + (ch.b * p.channels + c) * L; }, ch, L, at, dt);
+  for (int64_t w = 0; w < kLanes; ++w) {
+    const T* src = w < ch.width ? delta_row(p, ch.b, ch.c0 + w, row) : nullptr;
+    for (int64_t l = 0; l < L; ++l) dt[l * kLanes + w] = src ? src[at(l)] : T(0);
+  }
   T bias[kLanes];
   for (int64_t w = 0; w < kLanes; ++w) {
     const bool real = w < ch.width;
@@ -300,6 +319,27 @@ std::pair<T, T> backward_channel(int64_t L, int64_t dstate, const Tiles<T>& t, c
   return {dD, dbias};
 }
 
+// Channel c's dΔ row through the projection of delta_row: adds w[c, r]·dΔ into the task's
+// d_dt_in rows (channels in order) and writes Σ_l dΔ·dt_in[b, g, r, l] to `d_w` (R).
+template <typename P, typename T>
+void project_ddelta_back(const P& p, int64_t bg, int64_t c, const T* dd, T* d_dt_in, T* d_w) {
+  const int64_t L = p.length, R = p.dt_rank;
+  const T* x = p.dt_in + bg * R * L;
+  const T* w = p.dt_w + c * R;
+  for (int64_t r = 0; r < R; ++r) {
+    T* dx = d_dt_in + r * L;
+    const T* xr = x + r * L;
+    const T wr = w[r];
+    T acc = 0;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t m = 0; m < L; ++m) {
+      dx[m] += wr * dd[m];
+      acc += dd[m] * xr[m];
+    }
+    d_w[r] = acc;
+  }
+}
+
 // Group g's channels from c0 on, as one block of at most kLanes.
 template <typename P>
 Channels block_from(const P& p, int64_t b, int64_t g, int64_t c0) {
@@ -318,7 +358,7 @@ void scan_fwd(const SelectiveScanParams<T>& p) {
     T* __restrict Bt = take(s.B, L * N);
     T* __restrict Ct = take(s.C, L * N);
     T *u = take(s.u, L * kLanes), *dt = take(s.dt, L * kLanes), *y = take(s.y, L * kLanes);
-    T *a = take(s.a, N * kLanes), *h = take(s.h, N * kLanes);
+    T *a = take(s.a, N * kLanes), *h = take(s.h, N * kLanes), *row = take(s.delta, L);
     T d[kLanes];
     for (int64_t bg = begin; bg < end; ++bg) {
       const int64_t b = bg / G, g = bg % G;
@@ -328,7 +368,7 @@ void scan_fwd(const SelectiveScanParams<T>& p) {
       for (int64_t c0 = g * per_group; c0 < (g + 1) * per_group; c0 += kLanes) {
         const Channels ch = block_from(p, b, g, c0);
         lanes_in<T>([&](int64_t c) { return p.u + p.u_row(b, c); }, ch, L, at, u);
-        block_inputs(p, ch, at, lim, a, d, dt);
+        block_inputs(p, ch, at, lim, a, d, dt, row);
         if (N == kFixedN)
           forward_block<kFixedN>(L, N, Bt, Ct, a, d, dt, u, lim, h, y);
         else
@@ -346,6 +386,9 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
   // dA, dD, dbias sum over the batch: each batch element writes its own slice, summed at the end
   // in a fixed order, so the result does not depend on thread scheduling.
   std::vector<T> dA_part(p.batch * Cn * N), dD_part(p.batch * Cn), dbias_part(p.batch * Cn);
+  // With Δ projected: dt_w's gradient per batch element likewise; dt_in's is per task.
+  const int64_t R = p.dt_in ? p.dt_rank : 0;
+  std::vector<T> d_dt_w_part(p.batch * Cn * R);
 
   at::parallel_for(0, p.batch * G, 1, [&](int64_t begin, int64_t end) {
     Scratch<T>& s = thread_scratch<T>();
@@ -357,6 +400,8 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
     T* __restrict dh = take(s.dh, N);
     T* __restrict dt = take(s.dt, L);
     T* __restrict gate = take(s.gate, L);
+    T* __restrict row = take(s.delta, L);
+    T* __restrict dd_row = take(s.ddelta, L);
     T* zeros = take(s.zeros, N);
     for (int64_t n = 0; n < N; ++n) zeros[n] = T(0);
     const Tiles<T> tiles{Bt, Ct, zeros, dBt, dCt, take(s.decay, L * N), take(s.H, L * N)};
@@ -367,15 +412,17 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
       to_tile(p.B + bg * N * L, Bt, N, L, at);
       to_tile(p.C + bg * N * L, Ct, N, L, at);
       for (int64_t i = 0; i < L * N; ++i) dBt[i] = dCt[i] = T(0);
+      T* d_dt_in = R > 0 ? p.d_dt_in + bg * R * L : nullptr;
+      for (int64_t i = 0; i < R * L; ++i) d_dt_in[i] = T(0);
 
       for (int64_t c = g * per_group; c < (g + 1) * per_group; ++c) {
         const int64_t bc = b * Cn + c;
         const T* u = p.u + p.u_row(b, c);
-        const T* delta = p.delta + bc * L;
+        const T* delta = delta_row(p, b, c, row);
         const T* dy = p.dy + bc * L;
         const T* __restrict a = p.A + c * N;
         T* du = p.du + bc * L;
-        T* ddelta = p.ddelta + bc * L;
+        T* ddelta = R > 0 ? dd_row : p.ddelta + bc * L;
         const T bias = p.delta_bias[c], d = p.D[c];
 
 #pragma omp simd
@@ -391,6 +438,7 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
                                                     dA_part.data() + bc * N, dh);
         dD_part[bc] = sums.first;
         dbias_part[bc] = sums.second;
+        if (R > 0) project_ddelta_back(p, bg, c, ddelta, d_dt_in, d_dt_w_part.data() + bc * R);
       }
       from_tile(dBt, p.dB + bg * N * L, N, L, at);
       from_tile(dCt, p.dC + bg * N * L, N, L, at);
@@ -410,6 +458,11 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
     }
     p.dD[c] = sd;
     p.ddelta_bias[c] = sb;
+  }
+  for (int64_t i = 0; i < Cn * R; ++i) {
+    T s = 0;
+    for (int64_t b = 0; b < p.batch; ++b) s += d_dt_w_part[b * Cn * R + i];
+    p.d_dt_w[i] = s;
   }
 }
 
