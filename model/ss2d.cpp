@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "model/depthwise_conv_silu.h"
 #include "model/grouped_matmul.h"
 #include "model/init.h"
 #include "model/selective_scan_dt.h"
@@ -86,7 +87,9 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
   auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
   auto chunks = xz.chunk(2, -1);
-  auto u = torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
+  auto u = x.is_cpu() && x.scalar_type() != torch::kBFloat16
+               ? depthwise_conv_silu(chunks[0], conv2d->weight, conv2d->bias)
+               : torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
   // out_norm and the gate, fused with merging the directions (ss2d_epilogue.h).
   auto y = ss2d_epilogue(scan_directions(u), chunks[1], out_norm->weight, out_norm->bias,
                          out_norm->options.eps());
