@@ -6,7 +6,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install_deps.sh"
 "$root/scripts/build.sh"
 build=${BUILD_DIR:-$root/build}
-# Several ranks share 2 cores in CI: keep each process to one intra-op thread.
+# Two intra-op threads per test process (the multi-rank tests set one per rank).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-ctest --test-dir "$build" --output-on-failure -j1 "$@"
+# Two at a time: most tests are a second of LibTorch start-up; the heavy and timing-sensitive
+# ones are marked RUN_SERIAL (tests/CMakeLists.txt) and run alone.
+ctest --test-dir "$build" --output-on-failure -j "${VMUNET_TEST_JOBS:-2}" "$@"
