@@ -126,97 +126,11 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
   }
 };
 
-}  // namespace
-
-torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
-                                     const torch::Tensor& A, const torch::Tensor& B,
-                                     const torch::Tensor& C, const torch::Tensor& D,
-                                     const torch::Tensor& delta_bias, const ScanOrder& order,
-                                     torch::Tensor* tile_states) {
-  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
-  check_device(delta, u);
-#ifdef VMUNET_CUDA
-  if (u.is_cuda())
-    return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order, 0, tile_states);
-#endif
-  if (tile_states) *tile_states = torch::Tensor();
-  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(),
-              " in this build (CUDA kernels are built only against a CUDA LibTorch)");
-  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias}, dt);
-  auto y = torch::empty({s.batch, s.channels, s.length}, in[0].options());
-  auto run = [&](auto tag) {
-    using T = decltype(tag);
-    SelectiveScanParams<T> p;
-    fill_params<T>(p, s, order, in);
-    p.y = y.data_ptr<T>();
-    selective_scan_fwd_cpu(p);
-  };
-  if (dt == torch::kDouble)
-    run(double{});
-  else
-    run(float{});
-  return y;
-}
-
-std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, const ScanOrder& order,
-                                                   const torch::Tensor& tile_states) {
-  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
-  check_device(delta, u);
-  check_shape(dy, "dy", {s.batch, s.channels, s.length});
-#ifdef VMUNET_CUDA
-  if (u.is_cuda()) {
-    auto grads =
-        selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy, order, 0, tile_states);
-    grads[0] = sum_shared_du(grads[0], s, order);
-    return grads;
-  }
-#endif
-  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
-  TORCH_CHECK(!tile_states.defined(), "selective_scan: the CPU kernels keep no tile states");
-  const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  const auto in = cpu_inputs({u, delta, A, B, C, D, delta_bias, dy}, dt);
-  std::vector<torch::Tensor> grads;
-  grads.push_back(torch::empty_like(in[1]));  // du: one row per channel, like delta
-  for (int i = 1; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
-  auto run = [&](auto tag) {
-    using T = decltype(tag);
-    SelectiveScanGradParams<T> p;
-    fill_params<T>(p, s, order, in);
-    p.dy = in[7].data_ptr<T>();
-    p.du = grads[0].data_ptr<T>();
-    p.ddelta = grads[1].data_ptr<T>();
-    p.dA = grads[2].data_ptr<T>();
-    p.dB = grads[3].data_ptr<T>();
-    p.dC = grads[4].data_ptr<T>();
-    p.dD = grads[5].data_ptr<T>();
-    p.ddelta_bias = grads[6].data_ptr<T>();
-    selective_scan_bwd_cpu(p);
-  };
-  if (dt == torch::kDouble)
-    run(double{});
-  else
-    run(float{});
-  grads[0] = sum_shared_du(grads[0], s, order);
-  return grads;
-}
-
-torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
-                             const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
-                             const torch::Tensor& D, const torch::Tensor& delta_bias,
-                             const ScanOrder& order) {
-  return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias, int64_t(order.u_share),
-                                      int64_t(order.reverse));
-}
-
-// Δ projected inside the CPU kernels (selective_scan_dt.h): the shapes of dt_in (batch, groups,
-// rank, length) and dt_w (groups, channels / groups, rank) give Δ's.
-namespace {
+// Δ given (delta), or projected inside the CPU kernels (selective_scan_dt.h: dt_in and dt_w, whose
+// shapes give Δ's); the other is undefined.
+struct CpuDelta {
+  torch::Tensor delta, dt_in, dt_w;
+};
 
 Shapes check_dt_inputs(const torch::Tensor& u, const torch::Tensor& dt_in,
                        const torch::Tensor& dt_w, const torch::Tensor& A, const torch::Tensor& B,
@@ -244,22 +158,18 @@ void fill_dt_params(P& p, const torch::Tensor& dt_in, const torch::Tensor& dt_w)
   p.dt_rank = dt_in.size(2);
 }
 
-}  // namespace
-
-torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
-                                            const torch::Tensor& dt_w, const torch::Tensor& A,
-                                            const torch::Tensor& B, const torch::Tensor& C,
-                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
-                                            const ScanOrder& order) {
-  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+torch::Tensor cpu_forward(const Shapes& s, const ScanOrder& order, const torch::Tensor& u,
+                          const CpuDelta& delta, const torch::Tensor& A, const torch::Tensor& B,
+                          const torch::Tensor& C, const torch::Tensor& D,
+                          const torch::Tensor& delta_bias) {
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  const auto in = cpu_inputs({u, torch::Tensor(), A, B, C, D, delta_bias, dt_in, dt_w}, dt);
+  const auto in = cpu_inputs({u, delta.delta, A, B, C, D, delta_bias, delta.dt_in, delta.dt_w}, dt);
   auto y = torch::empty({s.batch, s.channels, s.length}, in[0].options());
   auto run = [&](auto tag) {
     using T = decltype(tag);
     SelectiveScanParams<T> p;
     fill_params<T>(p, s, order, in);
-    fill_dt_params<T>(p, in[7], in[8]);
+    if (in[7].defined()) fill_dt_params<T>(p, in[7], in[8]);
     p.y = y.data_ptr<T>();
     selective_scan_fwd_cpu(p);
   };
@@ -270,32 +180,41 @@ torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch:
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
-    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
-    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
-  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
-  check_shape(dy, "dy", {s.batch, s.channels, s.length});
+// Gradients in input order: u, then delta's (or dt_in's and dt_w's), A, B, C, D, delta_bias.
+std::vector<torch::Tensor> cpu_backward(const Shapes& s, const ScanOrder& order,
+                                        const torch::Tensor& u, const CpuDelta& delta,
+                                        const torch::Tensor& A, const torch::Tensor& B,
+                                        const torch::Tensor& C, const torch::Tensor& D,
+                                        const torch::Tensor& delta_bias, const torch::Tensor& dy) {
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-  const auto in = cpu_inputs({u, torch::Tensor(), A, B, C, D, delta_bias, dt_in, dt_w, dy}, dt);
-  // u, dt_in, dt_w, A, B, C, D, delta_bias; du one row per channel before the shared-slice sum.
-  std::vector<torch::Tensor> grads{torch::empty({s.batch, s.channels, s.length}, in[0].options()),
-                                   torch::empty_like(in[7]), torch::empty_like(in[8])};
+  const auto in =
+      cpu_inputs({u, delta.delta, A, B, C, D, delta_bias, delta.dt_in, delta.dt_w, dy}, dt);
+  const bool projected = in[7].defined();
+  // du: one row per channel, like delta, before the shared-slice sum.
+  std::vector<torch::Tensor> grads{torch::empty({s.batch, s.channels, s.length}, in[0].options())};
+  if (projected) {
+    grads.push_back(torch::empty_like(in[7]));
+    grads.push_back(torch::empty_like(in[8]));
+  } else {
+    grads.push_back(torch::empty_like(in[1]));
+  }
+  const size_t first_param = grads.size();  // dA's index
   for (int i = 2; i < 7; ++i) grads.push_back(torch::empty_like(in[i]));
   auto run = [&](auto tag) {
     using T = decltype(tag);
     SelectiveScanGradParams<T> p;
     fill_params<T>(p, s, order, in);
-    fill_dt_params<T>(p, in[7], in[8]);
     p.dy = in[9].data_ptr<T>();
     p.du = grads[0].data_ptr<T>();
-    p.d_dt_in = grads[1].data_ptr<T>();
-    p.d_dt_w = grads[2].data_ptr<T>();
-    p.dA = grads[3].data_ptr<T>();
-    p.dB = grads[4].data_ptr<T>();
-    p.dC = grads[5].data_ptr<T>();
-    p.dD = grads[6].data_ptr<T>();
-    p.ddelta_bias = grads[7].data_ptr<T>();
+    if (projected) {
+      fill_dt_params<T>(p, in[7], in[8]);
+      p.d_dt_in = grads[1].data_ptr<T>();
+      p.d_dt_w = grads[2].data_ptr<T>();
+    } else {
+      p.ddelta = grads[1].data_ptr<T>();
+    }
+    T** params[] = {&p.dA, &p.dB, &p.dC, &p.dD, &p.ddelta_bias};
+    for (size_t i = 0; i < 5; ++i) *params[i] = grads[first_param + i].data_ptr<T>();
     selective_scan_bwd_cpu(p);
   };
   if (dt == torch::kDouble)
@@ -304,6 +223,74 @@ std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
     run(float{});
   grads[0] = sum_shared_du(grads[0], s, order);
   return grads;
+}
+
+}  // namespace
+
+torch::Tensor selective_scan_forward(const torch::Tensor& u, const torch::Tensor& delta,
+                                     const torch::Tensor& A, const torch::Tensor& B,
+                                     const torch::Tensor& C, const torch::Tensor& D,
+                                     const torch::Tensor& delta_bias, const ScanOrder& order,
+                                     torch::Tensor* tile_states) {
+  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
+  check_device(delta, u);
+#ifdef VMUNET_CUDA
+  if (u.is_cuda())
+    return selective_scan_fwd_cuda(u, delta, A, B, C, D, delta_bias, order, 0, tile_states);
+#endif
+  if (tile_states) *tile_states = torch::Tensor();
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(),
+              " in this build (CUDA kernels are built only against a CUDA LibTorch)");
+  return cpu_forward(s, order, u, {delta, {}, {}}, A, B, C, D, delta_bias);
+}
+
+std::vector<torch::Tensor> selective_scan_backward(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, const ScanOrder& order,
+                                                   const torch::Tensor& tile_states) {
+  const Shapes s = check_inputs(u, delta.sizes(), A, B, C, D, delta_bias, order);
+  check_device(delta, u);
+  check_shape(dy, "dy", {s.batch, s.channels, s.length});
+#ifdef VMUNET_CUDA
+  if (u.is_cuda()) {
+    auto grads =
+        selective_scan_bwd_cuda(u, delta, A, B, C, D, delta_bias, dy, order, 0, tile_states);
+    grads[0] = sum_shared_du(grads[0], s, order);
+    return grads;
+  }
+#endif
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
+  TORCH_CHECK(!tile_states.defined(), "selective_scan: the CPU kernels keep no tile states");
+  return cpu_backward(s, order, u, {delta, {}, {}}, A, B, C, D, delta_bias, dy);
+}
+
+torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
+                             const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C,
+                             const torch::Tensor& D, const torch::Tensor& delta_bias,
+                             const ScanOrder& order) {
+  return SelectiveScanFunction::apply(u, delta, A, B, C, D, delta_bias, int64_t(order.u_share),
+                                      int64_t(order.reverse));
+}
+
+torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                            const torch::Tensor& dt_w, const torch::Tensor& A,
+                                            const torch::Tensor& B, const torch::Tensor& C,
+                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                            const ScanOrder& order) {
+  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+  return cpu_forward(s, order, u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias);
+}
+
+std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
+    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
+    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
+  const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+  check_shape(dy, "dy", {s.batch, s.channels, s.length});
+  return cpu_backward(s, order, u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias, dy);
 }
 
 }  // namespace vmunet
