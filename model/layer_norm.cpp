@@ -2,9 +2,7 @@
 
 #include <torch/torch.h>
 
-#ifdef VMUNET_CUDA
-#include "model/layer_norm_cuda.h"
-#endif
+#include "model/layer_norm_kernels.h"
 
 namespace vmunet {
 namespace {
@@ -19,16 +17,21 @@ void check_shapes(const torch::Tensor& x, const torch::Tensor& z, const torch::T
               "layer_norm: weight and bias must be (", C, ")");
 }
 
-#ifdef VMUNET_CUDA
+// The fused kernels take float32 weights and, on the CPU, float32 x and z (double stays on
+// LibTorch's ops: the reference the tests compare against); on CUDA x of any floating dtype and z
+// in float32 or bfloat16.
 bool fusable(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& weight,
              const torch::Tensor& bias) {
   auto on_x = [&](const torch::Tensor& t) { return t.device() == x.device(); };
-  const bool z_ok =
-      !z.defined() ||
-      (on_x(z) && (z.scalar_type() == torch::kFloat || z.scalar_type() == torch::kBFloat16));
-  return x.is_cuda() && z_ok && on_x(weight) && on_x(bias) &&
-         weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat &&
-         x.numel() > 0;
+  const bool cpu = x.is_cpu() && x.scalar_type() == torch::kFloat;
+  bool device = cpu;
+#ifdef VMUNET_CUDA
+  device = device || x.is_cuda();
+#endif
+  const bool z_ok = !z.defined() || (on_x(z) && (z.scalar_type() == torch::kFloat ||
+                                                 (!cpu && z.scalar_type() == torch::kBFloat16)));
+  return device && z_ok && on_x(weight) && on_x(bias) && weight.scalar_type() == torch::kFloat &&
+         bias.scalar_type() == torch::kFloat && x.numel() > 0;
 }
 
 // Shared by the plain and gated operators (LibTorch 1.13's Function::apply takes no undefined
@@ -43,7 +46,12 @@ torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::
     z2 = z.reshape({-1, C});  // a view for a chunk of a wider tensor: rows evenly spaced
     if (z2.stride(1) != 1) z2 = z2.contiguous();
   }
-  auto f = layer_norm_fwd_cuda(x2, z2, weight, bias, eps);
+#ifdef VMUNET_CUDA
+  auto f = x.is_cuda() ? layer_norm_fwd_cuda(x2, z2, weight, bias, eps)
+                       : layer_norm_fwd_cpu(x2, z2, weight, bias, eps);
+#else
+  auto f = layer_norm_fwd_cpu(x2, z2, weight, bias, eps);
+#endif
   ctx->save_for_backward({x2, f.mean, f.rstd, z2, weight, bias});
   ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
   ctx->saved_data["shape"] = x.sizes().vec();
@@ -56,8 +64,13 @@ std::vector<torch::Tensor> fused_backward(torch::autograd::AutogradContext* ctx,
   const auto s = ctx->get_saved_variables();
   const auto shape = ctx->saved_data["shape"].toIntVector();
   const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
-  auto g =
-      layer_norm_bwd_cuda(dout.reshape({-1, shape.back()}), s[0], s[1], s[2], s[3], s[4], s[5]);
+  const auto dout2 = dout.reshape({-1, shape.back()});
+#ifdef VMUNET_CUDA
+  auto g = s[0].is_cuda() ? layer_norm_bwd_cuda(dout2, s[0], s[1], s[2], s[3], s[4], s[5])
+                          : layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
+#else
+  auto g = layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
+#endif
   g[0] = g[0].view(shape).to(x_dtype);
   if (g[1].defined()) g[1] = g[1].view(shape);
   return g;
@@ -90,7 +103,6 @@ class LayerNormGateFunction : public torch::autograd::Function<LayerNormGateFunc
     return g;
   }
 };
-#endif
 
 }  // namespace
 
@@ -107,19 +119,15 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& nor
   TORCH_CHECK(o.normalized_shape().size() == 1 && o.elementwise_affine(),
               "layer_norm: expects an affine LayerNorm over the last dimension");
   check_shapes(x, torch::Tensor(), norm->weight, norm->bias);
-#ifdef VMUNET_CUDA
   if (fusable(x, torch::Tensor(), norm->weight, norm->bias))
     return LayerNormFunction::apply(x, norm->weight, norm->bias, o.eps());
-#endif
   return layer_norm_composed(x, torch::Tensor(), norm->weight, norm->bias, o.eps());
 }
 
 torch::Tensor layer_norm_gate(const torch::Tensor& x, const torch::Tensor& z,
                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
   check_shapes(x, z, weight, bias);
-#ifdef VMUNET_CUDA
   if (fusable(x, z, weight, bias)) return LayerNormGateFunction::apply(x, z, weight, bias, eps);
-#endif
   return layer_norm_composed(x, z, weight, bias, eps);
 }
 

@@ -2,7 +2,7 @@
 // are checked once by layer_norm.cpp.
 #ifdef VMUNET_CUDA
 
-#include "model/layer_norm_cuda.h"
+#include "model/layer_norm_kernels.h"
 
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>

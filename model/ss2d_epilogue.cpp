@@ -66,7 +66,9 @@ torch::Tensor ss2d_epilogue(const torch::Tensor& ys, const torch::Tensor& z,
     return layer_norm_gate(merged, z, weight, bias, eps);
   }
 #endif
-  return ss2d_epilogue_composed(ys, z, weight, bias, eps);
+  // Elsewhere the merge is LibTorch's ops and the LayerNorm + gate the CPU kernel where it applies.
+  const auto merged = merge_directions(ys, z.size(1), z.size(2)).permute({0, 2, 3, 1});
+  return layer_norm_gate(merged, z, weight, bias, eps);
 }
 
 }  // namespace vmunet

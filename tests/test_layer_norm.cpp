@@ -1,7 +1,8 @@
-// The CUDA LayerNorm (model/layer_norm.h), plain and gated, against LibTorch's ops in float64:
-// forward and every gradient, rows of 8 to 1536 channels, inputs that are permuted views (as in
-// the patch embedding), gates that are chunks of a wider tensor, float32 and bfloat16 inputs; and
-// a bitwise-deterministic backward. Every test skips where no CUDA device is visible.
+// The fused LayerNorm (model/layer_norm.h), plain and gated, on CUDA and on the CPU, against
+// LibTorch's ops in float64: forward and every gradient, rows of 8 to 1536 channels, inputs that
+// are permuted views (as in the patch embedding), gates that are chunks of a wider tensor,
+// float32 and (CUDA) bfloat16 inputs; and a bitwise-deterministic backward. The CUDA tests skip
+// where no CUDA device is visible.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -31,17 +32,17 @@ struct Result {
   std::vector<torch::Tensor> grads;  // x, weight, bias, then z where gated
 };
 
-// `fused`: the CUDA operator (the plain one through a LayerNorm module, as the network calls it);
-// otherwise LibTorch's ops on float64 copies of the same values.
-Result run(const Case& c, bool fused) {
+// `fused`: the operator on `device` (the plain one through a LayerNorm module, as the network
+// calls it); otherwise LibTorch's ops on float64 copies of the same values.
+Result run(const Case& c, bool fused, torch::Device device = torch::kCUDA) {
   torch::manual_seed(c.rows + c.channels);
-  const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+  const auto cuda = torch::TensorOptions().device(device);
   const auto x0 = (torch::randn({2, c.channels, c.rows}, cuda) * 2 + 0.5).to(c.dtype);
   const auto z0 = torch::randn({2, c.rows, 2 * c.channels}, cuda).to(c.dtype);
   const auto dout = torch::randn({2, c.rows, c.channels}, cuda);
 
   auto norm = torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.channels}).eps(1e-5));
-  norm->to(torch::kCUDA);
+  norm->to(device);
   {
     torch::NoGradGuard no_grad;
     norm->weight.copy_(1.0 + 0.5 * torch::randn({c.channels}, cuda));
@@ -70,12 +71,8 @@ Result run(const Case& c, bool fused) {
 
 const char* kNames[] = {"x", "weight", "bias", "z"};
 
-class CudaLayerNorm : public ::testing::TestWithParam<Case> {};
-
-TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
-  SKIP_WITHOUT_GPU();
-  const Case c = GetParam();
-  const auto got = run(c, true), want = run(c, false);
+void expect_matches_libtorch(const Case& c, torch::Device device) {
+  const auto got = run(c, true, device), want = run(c, false, device);
   EXPECT_EQ(got.out.scalar_type(), c.gated ? c.dtype : torch::kFloat);
   const auto tol = test::tolerance_for(c.dtype);
   EXPECT_LT(test::rel_error(got.out, want.out), tol.forward) << "out";
@@ -87,6 +84,13 @@ TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
   }
 }
 
+class CudaLayerNorm : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
+  SKIP_WITHOUT_GPU();
+  expect_matches_libtorch(GetParam(), torch::kCUDA);
+}
+
 // The network's widths (96 to 1536: one warp walks each row), an odd width, a single row and more
 // rows than the backward has blocks (their sums run in several rounds).
 INSTANTIATE_TEST_SUITE_P(
@@ -96,6 +100,31 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{4096, 96, false, torch::kBFloat16}, Case{4096, 192, true, torch::kFloat},
                       Case{70000, 24, true, torch::kFloat}, Case{64, 1536, true, torch::kBFloat16},
                       Case{333, 40, true, torch::kBFloat16}));
+
+class CpuLayerNorm : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CpuLayerNorm, MatchesLibTorchInDouble) { expect_matches_libtorch(GetParam(), torch::kCPU); }
+
+// The quickstart's widths (16 to 256, and 24 for a gate) and the same edge cases as on CUDA; more
+// rows than one block of the weight sums.
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CpuLayerNorm,
+    ::testing::Values(Case{4096, 16, false, torch::kFloat}, Case{300, 40, false, torch::kFloat},
+                      Case{1, 8, false, torch::kFloat}, Case{64, 256, false, torch::kFloat},
+                      Case{4096, 96, true, torch::kFloat}, Case{333, 40, true, torch::kFloat}));
+
+TEST(CpuLayerNorm, SameResultOnOneAndTwoThreads) {
+  for (const Case& c :
+       {Case{2000, 32, false, torch::kFloat}, Case{2000, 32, true, torch::kFloat}}) {
+    at::set_num_threads(1);
+    const auto one = run(c, true, torch::kCPU);
+    at::set_num_threads(2);
+    const auto two = run(c, true, torch::kCPU);
+    EXPECT_TRUE(torch::equal(one.out, two.out)) << c;
+    for (size_t i = 0; i < one.grads.size(); ++i)
+      EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i])) << c << " " << kNames[i];
+  }
+}
 
 TEST(CudaLayerNorm, BackwardIsBitwiseDeterministic) {
   SKIP_WITHOUT_GPU();

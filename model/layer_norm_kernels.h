@@ -1,5 +1,6 @@
-// The CUDA LayerNorm behind layer_norm.h; declared and built only where LibTorch has CUDA
-// (VMUNET_CUDA). The kernels are in layer_norm.cu.
+// The fused LayerNorm's kernels behind layer_norm.h, one forward and one backward per device: the
+// CPU ones (layer_norm_cpu.cpp) always, the CUDA ones (layer_norm_cuda.cpp, kernels in
+// layer_norm.cu) where LibTorch has CUDA (VMUNET_CUDA).
 #pragma once
 
 #include <torch/types.h>
@@ -15,16 +16,28 @@ struct LayerNormForward {
 };
 
 // x (rows, channels) float32, contiguous, not empty (layer_norm.cpp takes LibTorch's path there); z
-// (optional: undefined for none) (rows, channels) float32 or bfloat16 with contiguous channels;
-// weight and bias (channels) float32; one CUDA device.
+// (optional: undefined for none) (rows, channels) with contiguous channels, float32 (or, on CUDA,
+// bfloat16); weight and bias (channels) float32; all on one device.
+LayerNormForward layer_norm_fwd_cpu(const torch::Tensor& x, const torch::Tensor& z,
+                                    const torch::Tensor& weight, const torch::Tensor& bias,
+                                    double eps);
+#ifdef VMUNET_CUDA
 LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
                                      double eps);
 
+#endif
+
 // Gradients {dx (float32), dz (z's dtype; undefined without z), dweight, dbias}.
+std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const torch::Tensor& x,
+                                              const torch::Tensor& mean, const torch::Tensor& rstd,
+                                              const torch::Tensor& z, const torch::Tensor& weight,
+                                              const torch::Tensor& bias);
+#ifdef VMUNET_CUDA
 std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout, const torch::Tensor& x,
                                                const torch::Tensor& mean, const torch::Tensor& rstd,
                                                const torch::Tensor& z, const torch::Tensor& weight,
                                                const torch::Tensor& bias);
+#endif
 
 }  // namespace vmunet
