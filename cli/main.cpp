@@ -29,7 +29,8 @@ int fail(const std::string& what) {
     where = "rank " + std::to_string(vmunet::MpiSession::world_rank()) + " of " +
             std::to_string(vmunet::MpiSession::world_size()) + ": ";
 #endif
-  std::cerr << "vmunet: error: " << where << what.substr(0, what.find('\n')) << std::endl;
+  // One write: under mpirun another rank's output may land between two (std::cerr is unbuffered).
+  std::cerr << ("vmunet: error: " + where + what.substr(0, what.find('\n')) + "\n") << std::flush;
 #ifdef VMUNET_MPI
   vmunet::MpiSession::abort_all(1);
 #endif

@@ -108,8 +108,9 @@ int report_parse_error(CLI::App& app, const CLI::ParseError& error, int argc, ch
     if (!subcommands_of(level).empty() && what.find("subcommand is required") != std::string::npos)
       what = "give a subcommand: " + names_of(subcommands_of(level));
   }
-  std::cerr << "vmunet: error: " << what.substr(0, what.find('\n')) << " (see " << command
-            << " --help)" << std::endl;
+  std::cerr << ("vmunet: error: " + what.substr(0, what.find('\n')) + " (see " + command +
+                " --help)\n")
+            << std::flush;
   return 2;
 }
 

@@ -147,7 +147,7 @@ SweepResult run_under_mpi(const SweepOptions& o, const ExecutorFactory& executor
       try {
         serve_coordinator(*coordinator, control);
       } catch (const std::exception& e) {  // the coordinator is gone: no rank may wait for it
-        std::cerr << "vmunet: error: sweep coordinator: " << e.what() << "\n";
+        std::cerr << (std::string("vmunet: error: sweep coordinator: ") + e.what() + "\n");
         MPI_Abort(MPI_COMM_WORLD, kSweepError);
       }
     });
