@@ -22,6 +22,18 @@ struct Rows {
   const float *x, *z, *w, *b;
 };
 
+// w and b contiguous, kept alive by the caller.
+Rows rows_of(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor& w,
+             const torch::Tensor& b) {
+  return {x.size(0),
+          x.size(1),
+          z.defined() ? z.stride(0) : 0,
+          x.data_ptr<float>(),
+          z.defined() ? z.data_ptr<float>() : nullptr,
+          w.data_ptr<float>(),
+          b.data_ptr<float>()};
+}
+
 inline float sigmoid(float v, ExpK lim) { return 1.0f / (1.0f + exp_of(-v, lim)); }
 
 }  // namespace
@@ -30,13 +42,7 @@ LayerNormForward layer_norm_fwd_cpu(const torch::Tensor& x, const torch::Tensor&
                                     const torch::Tensor& weight, const torch::Tensor& bias,
                                     double eps) {
   const auto w = weight.contiguous(), b = bias.contiguous();
-  const Rows r{x.size(0),
-               x.size(1),
-               z.defined() ? z.stride(0) : 0,
-               x.data_ptr<float>(),
-               z.defined() ? z.data_ptr<float>() : nullptr,
-               w.data_ptr<float>(),
-               b.data_ptr<float>()};
+  const Rows r = rows_of(x, z, w, b);
   const auto f32 = x.options();
   LayerNormForward f{torch::empty({r.rows, r.C}, f32), torch::empty({r.rows}, f32),
                      torch::empty({r.rows}, f32)};
@@ -76,13 +82,7 @@ std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout_in, cons
                                               const torch::Tensor& bias) {
   const auto w = weight.contiguous(), b = bias.contiguous();
   const auto dout = dout_in.to(torch::kFloat).contiguous();
-  const Rows r{x.size(0),
-               x.size(1),
-               z.defined() ? z.stride(0) : 0,
-               x.data_ptr<float>(),
-               z.defined() ? z.data_ptr<float>() : nullptr,
-               w.data_ptr<float>(),
-               b.data_ptr<float>()};
+  const Rows r = rows_of(x, z, w, b);
   const auto f32 = x.options();
   auto dx = torch::empty({r.rows, r.C}, f32);
   auto dz = z.defined() ? torch::empty({r.rows, r.C}, f32) : torch::Tensor();
