@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/cpu_exp.h"
+#include "model/cpu_partial_sums.h"
 
 namespace vmunet {
 namespace {
@@ -134,17 +135,8 @@ void conv_silu_backward(const torch::Tensor& x, const torch::Tensor& w, const to
         for (int64_t e = 0; e < hw; ++e) dxb[e * g.C + c] = dxt[c * hw + e];
     }
   });
-  T *dwp = dw.data_ptr<T>(), *dbp = dbias.data_ptr<T>();
-  for (int64_t e = 0; e < g.C * kk; ++e) {
-    T s = 0;
-    for (int64_t b = 0; b < g.B; ++b) s += dw_part[b * g.C * kk + e];
-    dwp[e] = s;
-  }
-  for (int64_t c = 0; c < g.C; ++c) {
-    T s = 0;
-    for (int64_t b = 0; b < g.B; ++b) s += db_part[b * g.C + c];
-    dbp[c] = s;
-  }
+  sum_partials(dw_part.data(), g.B, g.C * kk, dw.data_ptr<T>());
+  sum_partials(db_part.data(), g.B, g.C, dbias.data_ptr<T>());
 }
 
 Geometry geometry(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/cpu_exp.h"
+#include "model/cpu_partial_sums.h"
 #include "model/layer_norm_kernels.h"
 
 namespace vmunet {
@@ -131,13 +132,9 @@ std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout_in, cons
       }
     }
   });
-  auto dweight = torch::zeros({r.C}, f32), dbias = torch::zeros({r.C}, f32);
-  float *gw = dweight.data_ptr<float>(), *gb = dbias.data_ptr<float>();
-  for (int64_t blk = 0; blk < blocks; ++blk)
-    for (int64_t c = 0; c < r.C; ++c) {
-      gw[c] += dw_part[blk * r.C + c];
-      gb[c] += db_part[blk * r.C + c];
-    }
+  auto dweight = torch::empty({r.C}, f32), dbias = torch::empty({r.C}, f32);
+  sum_partials(dw_part.data(), blocks, r.C, dweight.data_ptr<float>());
+  sum_partials(db_part.data(), blocks, r.C, dbias.data_ptr<float>());
   return {dx, dz, dweight, dbias};
 }
 

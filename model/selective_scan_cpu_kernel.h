@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "model/cpu_exp.h"
+#include "model/cpu_partial_sums.h"
 #include "model/selective_scan.h"
 #include "model/selective_scan_cpu_isa.h"
 
@@ -412,25 +413,10 @@ void scan_bwd(const SelectiveScanGradParams<T>& p) {
     }
   });
 
-  for (int64_t i = 0; i < Cn * N; ++i) {
-    T s = 0;
-    for (int64_t b = 0; b < p.batch; ++b) s += dA_part[b * Cn * N + i];
-    p.dA[i] = s;
-  }
-  for (int64_t c = 0; c < Cn; ++c) {
-    T sd = 0, sb = 0;
-    for (int64_t b = 0; b < p.batch; ++b) {
-      sd += dD_part[b * Cn + c];
-      sb += dbias_part[b * Cn + c];
-    }
-    p.dD[c] = sd;
-    p.ddelta_bias[c] = sb;
-  }
-  for (int64_t i = 0; i < Cn * R; ++i) {
-    T s = 0;
-    for (int64_t b = 0; b < p.batch; ++b) s += d_dt_w_part[b * Cn * R + i];
-    p.d_dt_w[i] = s;
-  }
+  sum_partials(dA_part.data(), p.batch, Cn * N, p.dA);
+  sum_partials(dD_part.data(), p.batch, Cn, p.dD);
+  sum_partials(dbias_part.data(), p.batch, Cn, p.ddelta_bias);
+  if (R > 0) sum_partials(d_dt_w_part.data(), p.batch, Cn * R, p.d_dt_w);
 }
 
 template void scan_fwd<float>(const SelectiveScanParams<float>&);
