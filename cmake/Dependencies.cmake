@@ -91,8 +91,8 @@ if(VMUNET_CUDA)
 endif()
 # LibTorch's CPU threads are OpenMP's, and at::parallel_for is a header template that runs in
 # parallel only where the file including it is compiled with OpenMP: our CPU kernels (the scan,
-# AdamW) need -fopenmp and libgomp themselves, or they run on one thread whatever
-# at::get_num_threads() says. Debian's LibTorch links the system libgomp, which these then share.
+# the SS2D prologue, LayerNorm, AdamW) need -fopenmp and libgomp themselves, or they run on one
+# thread whatever at::get_num_threads() says. Debian's LibTorch links the system libgomp, which these then share.
 # A CUDA LibTorch from a PyTorch wheel bundles its own copy, and a second OpenMP runtime in the
 # process would keep a second thread pool: there they stay on one thread (the GPU does the work).
 set(VMUNET_CPU_KERNEL_OPENMP OFF)

@@ -87,7 +87,8 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
   auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
   auto chunks = xz.chunk(2, -1);
-  auto u = x.is_cpu() && x.scalar_type() != torch::kBFloat16
+  const auto dtype = chunks[0].scalar_type();
+  auto u = chunks[0].is_cpu() && (dtype == torch::kFloat || dtype == torch::kDouble)
                ? depthwise_conv_silu(chunks[0], conv2d->weight, conv2d->bias)
                : torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
   // out_norm and the gate, fused with merging the directions (ss2d_epilogue.h).
