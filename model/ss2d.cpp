@@ -4,11 +4,11 @@
 
 #include <cmath>
 
-#include "model/depthwise_conv_silu.h"
 #include "model/grouped_matmul.h"
 #include "model/init.h"
 #include "model/selective_scan_dt.h"
 #include "model/ss2d_epilogue.h"
+#include "model/ss2d_prologue.h"
 
 namespace vmunet {
 
@@ -48,12 +48,12 @@ SS2DImpl::SS2DImpl(int64_t d_model_, int64_t d_state_)
 }
 
 // The four directions k (0 row-major, 1 column-major, 2 and 3 the same reversed) read two planes:
-// x in row-major order and one transposed copy. The kernel runs them as groups g = 2·plane +
-// reversed, i.e. k = 0, 2, 1, 3: each pair shares its plane and the odd groups walk it backwards
-// (ScanOrder), so the plane is never flipped or repeated and each direction's y comes back in its
-// plane's order. The per-direction parameters are permuted to that group order.
-torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& x) {
-  const int64_t B = x.size(0), D = x.size(1), H = x.size(2), W = x.size(3), L = H * W;
+// the conv output in row-major order and transposed (ss2d_prologue.h). The kernel runs them as
+// groups g = 2·plane + reversed, i.e. k = 0, 2, 1, 3: each pair shares its plane and the odd groups
+// walk it backwards (ScanOrder), so the plane is never flipped or repeated and each direction's y
+// comes back in its plane's order. The per-direction parameters are permuted to that group order.
+torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& planes) {
+  const int64_t B = planes.size(0), D = planes.size(2), L = planes.size(3);
   constexpr int64_t K = 4;
   const ScanOrder order{2, 0b1010u};
   // (4, ...) in k order → group order: k = 2·reversed + plane, so swap those two factors.
@@ -64,7 +64,6 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& x) {
     return per_k.view(split).transpose(0, 1).reshape(per_k.sizes());
   };
 
-  auto planes = torch::stack({x.reshape({B, D, L}), x.transpose(2, 3).reshape({B, D, L})}, 1);
   // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L).
   const int64_t rows = dt_rank + 2 * d_state;
   auto x_dbl = grouped_matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes)
@@ -81,18 +80,16 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& x) {
 }
 
 torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
-  return merge_directions(scan_directions(x), x.size(2), x.size(3));
+  return merge_directions(scan_directions(scan_planes(x)), x.size(2), x.size(3));
 }
 
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
   auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
   auto chunks = xz.chunk(2, -1);
-  const auto dtype = chunks[0].scalar_type();
-  auto u = chunks[0].is_cpu() && (dtype == torch::kFloat || dtype == torch::kDouble)
-               ? depthwise_conv_silu(chunks[0], conv2d->weight, conv2d->bias)
-               : torch::silu(conv2d->forward(chunks[0].permute({0, 3, 1, 2}).contiguous()));
-  // out_norm and the gate, fused with merging the directions (ss2d_epilogue.h).
-  auto y = ss2d_epilogue(scan_directions(u), chunks[1], out_norm->weight, out_norm->bias,
+  // The convolution and SiLU, written as the scan's planes (ss2d_prologue.h); out_norm and the
+  // gate, fused with merging the directions (ss2d_epilogue.h).
+  auto planes = ss2d_prologue(chunks[0], conv2d->weight, conv2d->bias);
+  auto y = ss2d_epilogue(scan_directions(planes), chunks[1], out_norm->weight, out_norm->bias,
                          out_norm->options.eps());
   return out_proj->forward(y);
 }

@@ -13,10 +13,12 @@ class SS2DImpl : public torch::nn::Module {
   // x: (B, H, W, d_model) channels-last -> same shape.
   torch::Tensor forward(const torch::Tensor& x);
 
-  // The four-direction scan on the conv output x: (B, d_inner, H, W) -> (B, 4, d_inner, H·W),
-  // each direction in its own scan order (ss2d_epilogue.h says which).
-  torch::Tensor scan_directions(const torch::Tensor& x);
-  // The same directions summed and brought back to row-major order: (B, d_inner, H, W).
+  // The four-direction scan on the conv output's two planes (ss2d_prologue.h): (B, 2, d_inner,
+  // H·W) -> (B, 4, d_inner, H·W), each direction in its own scan order (ss2d_epilogue.h says
+  // which).
+  torch::Tensor scan_directions(const torch::Tensor& planes);
+  // The directions of the conv output x (B, d_inner, H, W) summed and brought back to row-major
+  // order: (B, d_inner, H, W).
   torch::Tensor scan_2d(const torch::Tensor& x);
 
   int64_t d_model, d_inner, d_state, dt_rank;

@@ -1,0 +1,61 @@
+#include "model/ss2d_prologue.h"
+
+#include <torch/torch.h>
+
+#include "model/depthwise_conv_silu.h"
+#ifdef VMUNET_CUDA
+#include "model/ss2d_prologue_cuda.h"
+#endif
+
+namespace vmunet {
+namespace {
+
+#ifdef VMUNET_CUDA
+// What the CUDA kernels take: SS2D's 3×3 convolution, float32 or bfloat16 activations, float32
+// parameters, channels contiguous.
+bool fusable(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return x.is_cuda() && x.dim() == 4 && x.stride(3) == 1 &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kBFloat16) &&
+         weight.dim() == 4 && weight.size(0) == x.size(3) && weight.size(1) == 1 &&
+         weight.size(2) == 3 && weight.size(3) == 3 && weight.scalar_type() == torch::kFloat &&
+         bias.dim() == 1 && bias.size(0) == x.size(3) && bias.scalar_type() == torch::kFloat;
+}
+
+class Ss2dPrologueFunction : public torch::autograd::Function<Ss2dPrologueFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias) {
+    ctx->save_for_backward({x, weight, bias});
+    return ss2d_prologue_fwd_cuda(x, weight, bias);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    auto g = ss2d_prologue_bwd_cuda(grads[0], s[0], s[1], s[2]);
+    return {g[0], g[1], g[2]};
+  }
+};
+#endif
+
+}  // namespace
+
+torch::Tensor scan_planes(const torch::Tensor& u) {
+  const int64_t B = u.size(0), C = u.size(1), L = u.size(2) * u.size(3);
+  return torch::stack({u.reshape({B, C, L}), u.transpose(2, 3).reshape({B, C, L})}, 1);
+}
+
+torch::Tensor ss2d_prologue(const torch::Tensor& x, const torch::Tensor& weight,
+                            const torch::Tensor& bias) {
+#ifdef VMUNET_CUDA
+  if (fusable(x, weight, bias)) return Ss2dPrologueFunction::apply(x, weight, bias);
+#endif
+  const auto dtype = x.scalar_type();
+  if (x.is_cpu() && (dtype == torch::kFloat || dtype == torch::kDouble))
+    return scan_planes(depthwise_conv_silu(x, weight, bias));
+  const int64_t pad = weight.size(2) / 2;
+  return scan_planes(torch::silu(
+      torch::conv2d(x.permute({0, 3, 1, 2}).contiguous(), weight, bias, 1, pad, 1, x.size(3))));
+}
+
+}  // namespace vmunet

@@ -1,0 +1,273 @@
+// CUDA SS2D prologue (ss2d_prologue.h): SiLU(depthwise 3×3 convolution + bias) of the
+// channels-last in_proj slice, written straight into the scan's two planes, and its backward.
+//
+// A block owns a tile of 16×16 positions and a few channels. It stages the input around the tile
+// (a halo of one position forward, two backward) channel-major in shared memory, so that the reads
+// of x run along its contiguous channels and the stencil reads runs of positions. The forward
+// writes the row-major plane from registers and the transposed plane through shared memory, both
+// coalesced. The backward adds the two planes' gradients over the tile and its one-position halo,
+// turns them into dz = dy·SiLU'(z) with z recomputed, and from dz forms dx (the stencil with the
+// weights flipped) and the tile's sums for dweight and dbias; a second kernel adds the tiles' sums
+// in a fixed order, so the backward is deterministic.
+#include "model/cuda_check.h"
+#include "model/ss2d_prologue_cuda_params.h"
+
+namespace vmunet {
+namespace {
+
+constexpr int kSide = 16;  // tile positions along h and along w
+constexpr int kThreads = 256;
+constexpr int kTileSlots = kSide * kSide;
+constexpr int kTapsAndBias = kPrologueTaps + 1;
+
+// Forward: 32 channels; x over the tile and a one-position halo.
+constexpr int kFwdChannels = 32;
+constexpr int kFwdHalo = kSide + 2;
+constexpr int kFwdInPitch = kFwdHalo * kFwdHalo + 1;  // odd: a warp walking channels hits 32 banks
+constexpr int kOutPitch = kSide + 1;
+constexpr int kOutChannelPitch = kSide * kOutPitch + 1;
+
+// Backward: 16 channels; dz over a one-position halo, so x over a two-position one.
+constexpr int kBwdChannels = 16;
+constexpr int kBwdHalo = kSide + 4;
+constexpr int kBwdInPitch = kBwdHalo * kBwdHalo + 1;
+constexpr int kGradHalo = kSide + 2;
+constexpr int kGradRow = kGradHalo + 1;
+constexpr int kGradPitch = kGradHalo * kGradRow + 1;
+constexpr int kPartsPerChannel = kThreads / kBwdChannels;  // threads summing one channel's dweight
+
+struct Tile {
+  int b, c0, h0, w0;
+};
+
+__device__ __forceinline__ Tile tile_of(const Ss2dPrologueParams& p, int channels) {
+  const int tiles_w = (p.width + kSide - 1) / kSide;
+  return {int(blockIdx.z), int(blockIdx.y) * channels, int(blockIdx.x / tiles_w) * kSide,
+          int(blockIdx.x % tiles_w) * kSide};
+}
+
+__device__ __forceinline__ bool in_image(const Ss2dPrologueParams& p, int h, int w) {
+  return h >= 0 && h < p.height && w >= 0 && w < p.width;
+}
+
+// ws[c·10 + tap] = weight, ws[c·10 + 9] = bias, for the tile's channels (zero past the last).
+__device__ __forceinline__ void stage_weights(const Ss2dPrologueParams& p, int c0, int channels,
+                                              float* ws) {
+  for (int i = threadIdx.x; i < channels * kTapsAndBias; i += blockDim.x) {
+    const int c = c0 + i / kTapsAndBias, e = i % kTapsAndBias;
+    float v = 0.f;
+    if (c < p.channels) v = e < kPrologueTaps ? p.weight[c * kPrologueTaps + e] : p.bias[c];
+    ws[i] = v;
+  }
+}
+
+// xs[c·pitch + r·halo + s] = x at (h0 − margin + r, w0 − margin + s), channel c0 + c; zero outside
+// the image. Consecutive threads read consecutive channels of one position.
+template <typename T>
+__device__ __forceinline__ void stage_x(const Ss2dPrologueParams& p, const Tile& t, int channels,
+                                        int halo, int pitch, float* xs) {
+  const int margin = (halo - kSide) / 2;
+  const T* x = static_cast<const T*>(p.x) + int64_t(t.b) * p.x_batch_stride;
+  for (int i = threadIdx.x; i < channels * halo * halo; i += blockDim.x) {
+    const int c = i % channels, pos = i / channels;
+    const int h = t.h0 - margin + pos / halo, w = t.w0 - margin + pos % halo;
+    float v = 0.f;
+    if (in_image(p, h, w) && t.c0 + c < p.channels)
+      v = to_float(x[h * p.x_row_stride + w * p.x_col_stride + t.c0 + c]);
+    xs[c * pitch + pos] = v;
+  }
+}
+
+// bias + Σ w·x over the 3×3 window whose top-left is (r, s) of a channel's staged rows.
+__device__ __forceinline__ float conv_at(const float* xs_c, int halo, int r, int s,
+                                         const float* ws_c) {
+  float z = ws_c[kPrologueTaps];
+#pragma unroll
+  for (int ky = 0; ky < kPrologueKernel; ++ky)
+#pragma unroll
+    for (int kx = 0; kx < kPrologueKernel; ++kx)
+      z = fmaf(ws_c[ky * kPrologueKernel + kx], xs_c[(r + ky) * halo + s + kx], z);
+  return z;
+}
+
+__device__ __forceinline__ float sigmoid(float z) { return 1.f / (1.f + expf(-z)); }
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) ss2d_prologue_fwd_kernel(const Ss2dPrologueParams p) {
+  __shared__ float smem[kFwdChannels * kFwdInPitch];  // x, then the transposed plane's tile
+  __shared__ float ws[kFwdChannels * kTapsAndBias];
+  const Tile t = tile_of(p, kFwdChannels);
+  stage_weights(p, t.c0, kFwdChannels, ws);
+  stage_x<T>(p, t, kFwdChannels, kFwdHalo, kFwdInPitch, smem);
+  __syncthreads();
+
+  const int64_t L = int64_t(p.height) * p.width;
+  T* const planes = static_cast<T*>(p.planes) + int64_t(t.b) * 2 * p.channels * L;
+  const int channels = min(kFwdChannels, p.channels - t.c0);
+  // Row-major plane: consecutive threads step w.
+  const int dh = threadIdx.x / kSide, dw = threadIdx.x % kSide;
+  const bool inside = t.h0 + dh < p.height && t.w0 + dw < p.width;
+  const int64_t at = int64_t(t.h0 + dh) * p.width + t.w0 + dw;
+  float y[kFwdChannels];
+#pragma unroll
+  for (int c = 0; c < kFwdChannels; ++c) {
+    const float z = conv_at(smem + c * kFwdInPitch, kFwdHalo, dh, dw, ws + c * kTapsAndBias);
+    y[c] = z * sigmoid(z);
+    if (inside && c < channels) planes[(t.c0 + c) * L + at] = from_float<T>(y[c]);
+  }
+  __syncthreads();  // every thread is done with x
+#pragma unroll
+  for (int c = 0; c < kFwdChannels; ++c) smem[c * kOutChannelPitch + dw * kOutPitch + dh] = y[c];
+  __syncthreads();
+  // Transposed plane: consecutive threads step h.
+  const int th = threadIdx.x % kSide, tw = threadIdx.x / kSide;
+  if (t.h0 + th >= p.height || t.w0 + tw >= p.width) return;
+  T* const plane1 = planes + p.channels * L + int64_t(t.w0 + tw) * p.height + t.h0 + th;
+  for (int c = 0; c < channels; ++c)
+    plane1[(t.c0 + c) * L] = from_float<T>(smem[c * kOutChannelPitch + tw * kOutPitch + th]);
+}
+
+template <typename T>
+__global__ void __launch_bounds__(kThreads) ss2d_prologue_bwd_kernel(const Ss2dPrologueParams p) {
+  __shared__ float xs[kBwdChannels * kBwdInPitch];
+  __shared__ float ds[kBwdChannels * kGradPitch];  // dy, then dz, over the tile and its halo
+  __shared__ float ws[kBwdChannels * kTapsAndBias];
+  const Tile t = tile_of(p, kBwdChannels);
+  stage_weights(p, t.c0, kBwdChannels, ws);
+  stage_x<T>(p, t, kBwdChannels, kBwdHalo, kBwdInPitch, xs);
+
+  // dy = the row-major plane's gradient + the transposed plane's, at (h0 − 1 + r, w0 − 1 + s).
+  const int64_t L = int64_t(p.height) * p.width;
+  const T* const dplanes = static_cast<const T*>(p.dplanes) + int64_t(t.b) * 2 * p.channels * L;
+  constexpr int kHaloSlots = kGradHalo * kGradHalo;
+  for (int plane = 0; plane < 2; ++plane) {
+    const bool transposed = plane == 1;
+    const T* const dy = dplanes + plane * p.channels * L;
+    for (int i = threadIdx.x; i < kBwdChannels * kHaloSlots; i += kThreads) {
+      const int c = i / kHaloSlots, pos = i % kHaloSlots;
+      // Consecutive threads step along the plane's contiguous axis.
+      const int r = transposed ? pos % kGradHalo : pos / kGradHalo;
+      const int s = transposed ? pos / kGradHalo : pos % kGradHalo;
+      const int h = t.h0 - 1 + r, w = t.w0 - 1 + s;
+      const bool valid = in_image(p, h, w) && t.c0 + c < p.channels;
+      float* const slot = ds + c * kGradPitch + r * kGradRow + s;
+      if (!transposed) {
+        *slot = valid ? to_float(dy[(t.c0 + c) * L + int64_t(h) * p.width + w]) : 0.f;
+      } else if (valid) {
+        *slot += to_float(dy[(t.c0 + c) * L + int64_t(w) * p.height + h]);
+      }
+    }
+    __syncthreads();
+  }
+
+  // dz = dy·SiLU'(z), z recomputed; zero outside the image (no output there).
+  for (int i = threadIdx.x; i < kBwdChannels * kHaloSlots; i += kThreads) {
+    const int c = i / kHaloSlots, pos = i % kHaloSlots;
+    const int r = pos / kGradHalo, s = pos % kGradHalo;
+    if (!in_image(p, t.h0 - 1 + r, t.w0 - 1 + s)) continue;
+    float* const slot = ds + c * kGradPitch + r * kGradRow + s;
+    const float z = conv_at(xs + c * kBwdInPitch, kBwdHalo, r, s, ws + c * kTapsAndBias);
+    const float sg = sigmoid(z);
+    *slot *= sg * (1.f + z * (1.f - sg));
+  }
+  __syncthreads();
+
+  // dx(h, w) = Σ w[ky][kx]·dz(h + 1 − ky, w + 1 − kx): consecutive threads step the channels.
+  T* const dx = static_cast<T*>(p.dx);
+  for (int i = threadIdx.x; i < kBwdChannels * kTileSlots; i += kThreads) {
+    const int c = i % kBwdChannels, q = i / kBwdChannels;
+    const int dh = q / kSide, dw = q % kSide, h = t.h0 + dh, w = t.w0 + dw;
+    if (h >= p.height || w >= p.width || t.c0 + c >= p.channels) continue;
+    const float* const ds_c = ds + c * kGradPitch;
+    const float* const ws_c = ws + c * kTapsAndBias;
+    float acc = 0.f;
+#pragma unroll
+    for (int ky = 0; ky < kPrologueKernel; ++ky)
+#pragma unroll
+      for (int kx = 0; kx < kPrologueKernel; ++kx)
+        acc = fmaf(ws_c[ky * kPrologueKernel + kx], ds_c[(dh + 2 - ky) * kGradRow + dw + 2 - kx],
+                   acc);
+    dx[((int64_t(t.b) * p.height + h) * p.width + w) * p.channels + t.c0 + c] = from_float<T>(acc);
+  }
+
+  // The tile's dweight[c][ky][kx] = Σ dz(h, w)·x(h + ky − 1, w + kx − 1) and dbias[c] = Σ dz:
+  // 16 threads per channel, each over one column of the tile, then a fixed butterfly.
+  const int c = threadIdx.x / kPartsPerChannel, dw = threadIdx.x % kPartsPerChannel;
+  float acc[kTapsAndBias] = {};
+  const float* const ds_c = ds + c * kGradPitch;
+  const float* const xs_c = xs + c * kBwdInPitch;
+#pragma unroll 4
+  for (int dh = 0; dh < kSide; ++dh) {
+    const float dz = ds_c[(dh + 1) * kGradRow + dw + 1];
+#pragma unroll
+    for (int ky = 0; ky < kPrologueKernel; ++ky)
+#pragma unroll
+      for (int kx = 0; kx < kPrologueKernel; ++kx)
+        acc[ky * kPrologueKernel + kx] =
+            fmaf(dz, xs_c[(dh + ky + 1) * kBwdHalo + dw + kx + 1], acc[ky * kPrologueKernel + kx]);
+    acc[kPrologueTaps] += dz;
+  }
+#pragma unroll
+  for (int e = 0; e < kTapsAndBias; ++e)
+#pragma unroll
+    for (int width = kPartsPerChannel / 2; width >= 1; width /= 2)
+      acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], width);
+  if (dw != 0 || t.c0 + c >= p.channels) return;
+  const int tiles = gridDim.x;
+  float* const out =
+      p.partials + ((int64_t(t.b) * tiles + blockIdx.x) * p.channels + t.c0 + c) * kTapsAndBias;
+#pragma unroll
+  for (int e = 0; e < kTapsAndBias; ++e) out[e] = acc[e];
+}
+
+// dweight and dbias: one thread per output adds the tiles' sums in tile order.
+__global__ void ss2d_prologue_param_reduce_kernel(const Ss2dPrologueParams p, int tiles) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= p.channels * kTapsAndBias) return;
+  float sum = 0.f;
+  for (int k = 0; k < tiles; ++k) sum += p.partials[int64_t(k) * p.channels * kTapsAndBias + i];
+  const int c = i / kTapsAndBias, e = i % kTapsAndBias;
+  if (e < kPrologueTaps)
+    p.dweight[c * kPrologueTaps + e] = sum;
+  else
+    p.dbias[c] = sum;
+}
+
+int spatial_tiles(const Ss2dPrologueParams& p) {
+  return ((p.height + kSide - 1) / kSide) * ((p.width + kSide - 1) / kSide);
+}
+
+dim3 tile_grid(const Ss2dPrologueParams& p, int channels) {
+  return dim3(unsigned(spatial_tiles(p)), unsigned((p.channels + channels - 1) / channels),
+              unsigned(p.batch));
+}
+
+}  // namespace
+
+int64_t ss2d_prologue_partial_floats(const Ss2dPrologueParams& p) {
+  return int64_t(p.batch) * spatial_tiles(p) * p.channels * kTapsAndBias;
+}
+
+void ss2d_prologue_fwd(const Ss2dPrologueParams& p, cudaStream_t stream) {
+  const dim3 grid = tile_grid(p, kFwdChannels);
+  if (p.dtype == CudaDtype::kBFloat16)
+    ss2d_prologue_fwd_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(p);
+  else
+    ss2d_prologue_fwd_kernel<float><<<grid, kThreads, 0, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue");
+}
+
+void ss2d_prologue_bwd(const Ss2dPrologueParams& p, cudaStream_t stream) {
+  const dim3 grid = tile_grid(p, kBwdChannels);
+  if (p.dtype == CudaDtype::kBFloat16)
+    ss2d_prologue_bwd_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(p);
+  else
+    ss2d_prologue_bwd_kernel<float><<<grid, kThreads, 0, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's backward");
+  const int outputs = p.channels * kTapsAndBias;
+  ss2d_prologue_param_reduce_kernel<<<(outputs + 255) / 256, 256, 0, stream>>>(
+      p, int(grid.x) * p.batch);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's weight sums");
+}
+
+}  // namespace vmunet
