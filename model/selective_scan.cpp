@@ -136,7 +136,6 @@ Shapes check_dt_inputs(const torch::Tensor& u, const torch::Tensor& dt_in,
                        const torch::Tensor& dt_w, const torch::Tensor& A, const torch::Tensor& B,
                        const torch::Tensor& C, const torch::Tensor& D,
                        const torch::Tensor& delta_bias, const ScanOrder& order) {
-  TORCH_CHECK(u.is_cpu(), "selective_scan: the projected-delta kernels run on the CPU only");
   TORCH_CHECK(dt_in.dim() == 4 && dt_w.dim() == 3 && dt_w.size(0) == dt_in.size(1) &&
                   dt_w.size(2) == dt_in.size(2),
               "selective_scan_dt: dt_in must be (batch, groups, rank, length) and dt_w (groups, "
@@ -275,21 +274,42 @@ torch::Tensor selective_scan(const torch::Tensor& u, const torch::Tensor& delta,
                                       int64_t(order.reverse));
 }
 
-torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
-                                            const torch::Tensor& dt_w, const torch::Tensor& A,
-                                            const torch::Tensor& B, const torch::Tensor& C,
-                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
-                                            const ScanOrder& order) {
+torch::Tensor selective_scan_dt_forward(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                        const torch::Tensor& dt_w, const torch::Tensor& A,
+                                        const torch::Tensor& B, const torch::Tensor& C,
+                                        const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                        const ScanOrder& order, torch::Tensor* tile_states) {
   const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
+#ifdef VMUNET_CUDA
+  if (u.is_cuda())
+    return selective_scan_dt_fwd_cuda(u, dt_in, dt_w, A, B, C, D, delta_bias, order, tile_states);
+#endif
+  if (tile_states) *tile_states = torch::Tensor();
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
   return cpu_forward(s, order, u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias);
 }
 
-std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
+std::vector<torch::Tensor> selective_scan_dt_backward(
     const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
     const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order) {
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order,
+    const torch::Tensor& tile_states) {
   const Shapes s = check_dt_inputs(u, dt_in, dt_w, A, B, C, D, delta_bias, order);
   check_shape(dy, "dy", {s.batch, s.channels, s.length});
+#ifdef VMUNET_CUDA
+  if (u.is_cuda()) {
+    auto g =
+        selective_scan_dt_bwd_cuda(u, dt_in, dt_w, A, B, C, D, delta_bias, dy, order, tile_states);
+    // Δ = W·X per (batch, group): dX = Wᵀ·dΔ, dW = Σ_batch dΔ·Xᵀ, in dt_in's dtype.
+    const auto ddelta =
+        g[1].to(dt_in.scalar_type()).view({dt_in.size(0), dt_in.size(1), -1, dt_in.size(3)});
+    const auto d_dt_in = torch::matmul(dt_w.to(dt_in.scalar_type()).transpose(1, 2), ddelta);
+    const auto d_dt_w = torch::matmul(ddelta, dt_in.transpose(2, 3)).sum(0);
+    return {sum_shared_du(g[0], s, order), d_dt_in, d_dt_w, g[2], g[3], g[4], g[5], g[6]};
+  }
+#endif
+  TORCH_CHECK(u.is_cpu(), "selective_scan: no kernel for device ", u.device(), " in this build");
+  TORCH_CHECK(!tile_states.defined(), "selective_scan: the CPU kernels keep no tile states");
   return cpu_backward(s, order, u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias, dy);
 }
 

@@ -73,18 +73,20 @@ std::vector<torch::Tensor> selective_scan_backward(
     const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
     const torch::Tensor& tile_states = {});
 
-// The same with Δ = dt_w · dt_in formed inside the CPU kernels (selective_scan_dt.h has the
-// shapes): no Δ tensor and no per-batch matrix products. Backward returns the gradients of u,
-// dt_in, dt_w, A, B, C, D, delta_bias. CPU only.
-torch::Tensor selective_scan_dt_forward_cpu(const torch::Tensor& u, const torch::Tensor& dt_in,
-                                            const torch::Tensor& dt_w, const torch::Tensor& A,
-                                            const torch::Tensor& B, const torch::Tensor& C,
-                                            const torch::Tensor& D, const torch::Tensor& delta_bias,
-                                            const ScanOrder& order = {});
-std::vector<torch::Tensor> selective_scan_dt_backward_cpu(
+// The same with Δ = dt_w · dt_in formed inside the kernels (selective_scan_dt.h has the shapes):
+// no Δ tensor, no per-batch matrix products in the forward pass. Backward returns the gradients of
+// u, dt_in, dt_w, A, B, C, D, delta_bias. `tile_states` as above.
+torch::Tensor selective_scan_dt_forward(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                        const torch::Tensor& dt_w, const torch::Tensor& A,
+                                        const torch::Tensor& B, const torch::Tensor& C,
+                                        const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                        const ScanOrder& order = {},
+                                        torch::Tensor* tile_states = nullptr);
+std::vector<torch::Tensor> selective_scan_dt_backward(
     const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
     const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
-    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {});
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
+    const torch::Tensor& tile_states = {});
 
 // CPU kernels (selective_scan_cpu.cpp), parallel over batch × channels (forward) and over
 // batch × groups (backward, so each task owns its slice of dB and dC: no atomics).

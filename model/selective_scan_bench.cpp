@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 
 #include "common/error.h"
@@ -119,7 +120,13 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
     return device_time_ms(run, o.warmup, o.repeats);
   };
   const double states = double(selective_scan_tile_states_floats(Bn, Ch, L)) * 4;
-  torch::Tensor kept;
+  // Δ projected inside the kernels, as SS2D runs them: dt_rank = ceil(d_model / 16) for groups of
+  // 2·d_model channels.
+  const int64_t rank = (Ch / G / 2 + 15) / 16;
+  const auto dt_in = (torch::randn({Bn, G, rank, L}, f32) * 0.5).to(o.dtype);
+  const auto dt_w = torch::randn({G, Ch / G, rank}, f32) / std::sqrt(double(rank)) - 0.3;
+  const double dt_bytes = double(Bn * G * rank * L) * e + double(Ch * rank) * 4;
+  torch::Tensor kept, kept_dt;
   return {
       result("fwd", fwd_bytes, device,
              [&] { selective_scan_fwd_cuda(u, delta, A, B, C, D, bias, {}, o.chunks); }),
@@ -128,7 +135,12 @@ std::vector<ScanBenchResult> bench_selective_scan(const ScanBenchOptions& o) {
       result("bwd, from kept states (training)", bwd_bytes + states, device,
              [&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks, kept); }),
       result("bwd, recomputing states", bwd_bytes, device,
-             [&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks); })};
+             [&] { selective_scan_bwd_cuda(u, delta, A, B, C, D, bias, dy, {}, o.chunks); }),
+      result("fwd, projected delta, keeping states", fwd_bytes - seq + dt_bytes + states, device,
+             [&] { selective_scan_dt_fwd_cuda(u, dt_in, dt_w, A, B, C, D, bias, {}, &kept_dt); }),
+      result(
+          "bwd, projected delta, from kept states", bwd_bytes - seq + dt_bytes + states, device,
+          [&] { selective_scan_dt_bwd_cuda(u, dt_in, dt_w, A, B, C, D, bias, dy, {}, kept_dt); })};
 #else
   return {};
 #endif

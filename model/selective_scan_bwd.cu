@@ -31,12 +31,15 @@ constexpr int kRedFloats = kWarp * kRedPitch;           // per warp
 // Shared memory of selective_scan_bwd_kernel, in this order (floats):
 //   rows [warps][3][kWarpRows][kRow]       u → du, delta → step → ddelta, dy
 //   bc   [2][kScanStates][kScanTile]       B, C
+//   dts  [dt_rank][kScanTile]              dt_in (projected Δ only)
 //   ckpt [warps][kSubTiles][kHalf][kWarp]  each lane's states before every kSub positions
 //   red  [warps][kWarp][kRedPitch]         a warp's sums of dB, dC over its channels
-// Phase 1 reuses rows + bc and ckpt + red as its two staging buffers.
+// Phase 1 uses the same memory as two forward_sweep stages (bwd_smem_floats covers both).
 __host__ __device__ inline int bwd_rows_floats(int warps) { return warps * 3 * kWarpRows * kRow; }
-__host__ __device__ inline int bwd_smem_floats(int warps) {
-  return bwd_rows_floats(warps) + 2 * kScanStates * kScanTile + warps * (kCkptFloats + kRedFloats);
+__host__ __device__ inline int bwd_smem_floats(const SelectiveScanCudaParams& p) {
+  const int phase2 =
+      bwd_rows_floats(p.warps) + bc_and_dt_floats(p) + p.warps * (kCkptFloats + kRedFloats);
+  return max(phase2, 2 * sweep_stage_floats(p));
 }
 
 // Sums v over the 16 lanes of the lane's half-warp, transposed: lane row r ends with the sum of
@@ -87,7 +90,8 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   const BlockCoords k = block_coords(p);
   float* const rows_all = smem;
   float* const bc = rows_all + bwd_rows_floats(p.warps);
-  float* const ckpt_all = bc + 2 * kScanStates * kScanTile;
+  float* const dts = bc + 2 * kScanStates * kScanTile;
+  float* const ckpt_all = bc + bc_and_dt_floats(p);
   float* const red_all = ckpt_all + p.warps * kCkptFloats;
 
   // Phase 1: the state before every tile of the chunk, into s.tile_state, unless the forward
@@ -100,7 +104,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
                  ? s.chunk_state[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
                  : 0.f;
     float unused = 0.f;
-    forward_sweep<T, Sweep::kTileStates>(p, s, k, rows_all, ckpt_all, h, unused);
+    forward_sweep<T, Sweep::kTileStates>(p, s, k, smem, smem + sweep_stage_floats(p), h, unused);
   }
 
   // Phase 2.
@@ -116,7 +120,6 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   }
   float dD = 0.f, dbias = 0.f;
   const T* u = static_cast<const T*>(p.u) + k.u_row0;
-  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float* const rows = rows_all + k.warp * 3 * kWarpRows * kRow;
   float* const u_row = rows + k.r * kRow;            // u, then du
@@ -132,11 +135,11 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
     const int l0 = t * kScanTile;
     __syncwarp();  // the warp's rows were written out before they are refilled
     stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
-    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
-               k.lane);
+    stage_delta<T>(rows + kWarpRows * kRow, p, k, l0);
     stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
                k.lane);
     stage_bc<T>(bc, p, k, l0, 0, 2 * kScanStates);
+    if (p.dt_rank > 0) stage_dt<T>(dts, p, k, l0);
     cp_async_commit();
 #pragma unroll
     for (int i = 0; i < kHalf; ++i)
@@ -144,7 +147,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
           k.active ? s.tile_state[state_index(p, k.b, t, p.tiles, k.half * kHalf + i, k.c)] : 0.f;
     cp_async_wait<0>();
     __syncthreads();
-    to_step(step_row, bias, k.half);
+    make_step(p, k, step_row, dts, bias);
 
     // 2a: checkpoints of the state before every kSub positions.
 #pragma unroll 1
@@ -247,24 +250,26 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D);
   // rows [warps][2][kWarpRows][kRow] (delta → step, dy), then B and C [2][kScanStates][kScanTile]
+  // and dt_in [dt_rank][kScanTile]: one forward_sweep stage.
   float* const rows = smem + k.warp * 2 * kWarpRows * kRow;
   float* const bc = smem + p.warps * 2 * kWarpRows * kRow;
+  float* const dts = bc + 2 * kScanStates * kScanTile;
   float* const step_row = rows + k.r * kRow;
   const float* const dy_row = step_row + kWarpRows * kRow;
   const float* const Cs = bc + (kScanStates + k.half * kHalf) * kScanTile;
-  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float r[kHalf] = {};
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
     const int l0 = t * kScanTile;
-    stage_rows(rows, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
+    stage_delta<T>(rows, p, k, l0);
     stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
                k.lane);
     stage_bc<T>(bc, p, k, l0, kScanStates, 2 * kScanStates);
+    if (p.dt_rank > 0) stage_dt<T>(dts, p, k, l0);
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();
-    to_step(step_row, bias, k.half);
+    make_step(p, k, step_row, dts, bias);
 #pragma unroll 4
     for (int pos = kScanTile - 1; pos >= 0; --pos) {
       const float st = step_row[pos], d = dy_row[pos];
@@ -326,14 +331,14 @@ void bwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
   const int threads = p.warps * kWarp;
   if (p.chunks > 1) {
     selective_scan_chunk_states_fwd(p, s, stream);
-    const size_t smem = sweep_stage_floats(p.warps) * sizeof(float);
+    const size_t smem = sweep_stage_floats(p) * sizeof(float);
     set_smem_limit(selective_scan_chunk_state_bwd_kernel<T>, smem,
                    "selective_scan_chunk_state_bwd_kernel");
     selective_scan_chunk_state_bwd_kernel<T><<<grid, threads, smem, stream>>>(p, s);
     VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_chunk_state_bwd_kernel");
     selective_scan_chunk_chain(p, s.chunk_rho, s.chunk_dtsum, true, stream);
   }
-  const size_t smem = bwd_smem_floats(p.warps) * sizeof(float);
+  const size_t smem = bwd_smem_floats(p) * sizeof(float);
   set_smem_limit(selective_scan_bwd_kernel<T>, smem, "selective_scan_bwd_kernel");
   selective_scan_bwd_kernel<T><<<grid, threads, smem, stream>>>(p, s);
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_bwd_kernel");

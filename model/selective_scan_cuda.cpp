@@ -13,14 +13,24 @@
 namespace vmunet {
 namespace {
 
+// Δ given (delta), or projected inside the kernels (dt_in and dt_w); the other is undefined.
+struct DeltaSource {
+  torch::Tensor delta, dt_in, dt_w;
+  // (batch, channels, length)
+  std::vector<int64_t> sizes() const {
+    if (delta.defined()) return delta.sizes().vec();
+    return {dt_in.size(0), dt_w.size(0) * dt_w.size(1), dt_in.size(3)};
+  }
+};
+
 // The kernels' parameters and the converted tensors and workspace they point into.
 struct ScanProblem {
   SelectiveScanCudaParams p;
-  torch::Tensor u, delta, A, B, C, D, delta_bias;
+  torch::Tensor u, delta, dt_in, dt_w, A, B, C, D, delta_bias;
   torch::Tensor workspace;
 };
 
-ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, const torch::Tensor& A,
+ScanProblem make_problem(const torch::Tensor& u, const DeltaSource& delta, const torch::Tensor& A,
                          const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                          const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
                          bool backward, float* tile_states) {
@@ -30,16 +40,28 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
   p.order = order;
   const auto dt = u.scalar_type();
   s.u = u.contiguous();
-  s.delta = delta.to(dt).contiguous();
+  if (delta.delta.defined()) {
+    s.delta = delta.delta.to(dt).contiguous();
+    p.delta = s.delta.data_ptr();
+  } else {
+    s.dt_in = delta.dt_in.to(dt).contiguous();
+    s.dt_w = delta.dt_w.to(torch::kFloat).contiguous();
+    p.dt_rank = int(s.dt_in.size(2));
+    p.dt_in = s.dt_in.data_ptr();
+    p.dt_w = s.dt_w.data_ptr<float>();
+    p.dt_group_stride = s.dt_in.size(2) * s.dt_in.size(3);
+    p.dt_batch_stride = s.dt_in.size(1) * p.dt_group_stride;
+  }
   s.B = B.to(dt).contiguous();
   s.C = C.to(dt).contiguous();
   s.A = A.to(torch::kFloat).contiguous();
   s.D = D.to(torch::kFloat).contiguous();
   s.delta_bias = delta_bias.to(torch::kFloat).contiguous();
 
-  p.batch = int(delta.size(0));
-  p.channels = int(delta.size(1));
-  p.length = int(delta.size(2));
+  const auto sizes = delta.sizes();
+  p.batch = int(sizes[0]);
+  p.channels = int(sizes[1]);
+  p.length = int(sizes[2]);
   p.groups = int(B.size(1));
   p.dstate = int(B.size(2));
   p.channels_per_group = p.channels / p.groups;
@@ -54,7 +76,6 @@ ScanProblem make_problem(const torch::Tensor& u, const torch::Tensor& delta, con
   p.bc_group_stride = int64_t(p.dstate) * p.length;
   p.bc_batch_stride = p.groups * p.bc_group_stride;
   p.u = s.u.data_ptr();
-  p.delta = s.delta.data_ptr();
   p.A = s.A.data_ptr<float>();
   p.B = s.B.data_ptr();
   p.C = s.C.data_ptr();
@@ -75,71 +96,68 @@ bool empty_problem(const torch::Tensor& u, const torch::Tensor& B) {
 
 // u with one row per channel (its group's slice repeated), for the scan-free problems above, where
 // y = D·u position by position and the order of steps does not matter.
-torch::Tensor u_per_channel(const torch::Tensor& u, const torch::Tensor& delta,
+torch::Tensor u_per_channel(const torch::Tensor& u, const std::vector<int64_t>& sizes,
                             const torch::Tensor& B, const ScanOrder& order) {
   if (order.u_share == 1) return u;
   const int64_t slices = B.size(1) / order.u_share;
   return u.view({u.size(0), slices, 1, -1, u.size(2)})
-      .expand({u.size(0), slices, order.u_share, delta.size(1) / B.size(1), u.size(2)})
-      .reshape(delta.sizes());
+      .expand({u.size(0), slices, order.u_share, sizes[1] / B.size(1), u.size(2)})
+      .reshape(sizes);
 }
 
-}  // namespace
-
-torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
-                                      const torch::Tensor& A, const torch::Tensor& B,
-                                      const torch::Tensor& C, const torch::Tensor& D,
-                                      const torch::Tensor& delta_bias, const ScanOrder& order,
-                                      int chunks, torch::Tensor* tile_states) {
+torch::Tensor fwd(const torch::Tensor& u, const DeltaSource& delta, const torch::Tensor& A,
+                  const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+                  const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
+                  torch::Tensor* tile_states) {
   const c10::cuda::CUDAGuard guard(u.device());
+  const auto sizes = delta.sizes();
   if (tile_states) *tile_states = torch::Tensor();
   if (empty_problem(u, B))
-    return D.view({1, -1, 1}).to(u.scalar_type()) * u_per_channel(u, delta, B, order);
+    return D.view({1, -1, 1}).to(u.scalar_type()) * u_per_channel(u, sizes, B, order);
   float* keep = nullptr;
   if (tile_states) {
-    *tile_states = torch::empty(
-        {selective_scan_tile_states_floats(delta.size(0), delta.size(1), delta.size(2))},
-        u.options().dtype(torch::kFloat));
+    *tile_states = torch::empty({selective_scan_tile_states_floats(sizes[0], sizes[1], sizes[2])},
+                                u.options().dtype(torch::kFloat));
     keep = tile_states->data_ptr<float>();
   }
   ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, false, keep);
-  auto y = torch::empty(delta.sizes(), s.u.options());
+  auto y = torch::empty(sizes, s.u.options());
   s.p.y = y.data_ptr();
   selective_scan_fwd(s.p, at::cuda::getCurrentCUDAStream().stream());
   return y;
 }
 
-std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
-                                                   const torch::Tensor& delta,
-                                                   const torch::Tensor& A, const torch::Tensor& B,
-                                                   const torch::Tensor& C, const torch::Tensor& D,
-                                                   const torch::Tensor& delta_bias,
-                                                   const torch::Tensor& dy, const ScanOrder& order,
-                                                   int chunks, const torch::Tensor& tile_states) {
+std::vector<torch::Tensor> bwd(const torch::Tensor& u, const DeltaSource& delta,
+                               const torch::Tensor& A, const torch::Tensor& B,
+                               const torch::Tensor& C, const torch::Tensor& D,
+                               const torch::Tensor& delta_bias, const torch::Tensor& dy,
+                               const ScanOrder& order, int chunks,
+                               const torch::Tensor& tile_states) {
   const c10::cuda::CUDAGuard guard(u.device());
   const auto f32 = u.options().dtype(torch::kFloat);
+  const auto sizes = delta.sizes();
   if (empty_problem(u, B)) {
     auto dyf = dy.to(torch::kFloat);
     return {dy * D.view({1, -1, 1}).to(dy.scalar_type()),
-            torch::zeros_like(delta),
+            torch::zeros(sizes, u.options()),
             torch::zeros(A.sizes(), f32),
             torch::zeros_like(B),
             torch::zeros_like(C),
-            (dyf * u_per_channel(u, delta, B, order).to(torch::kFloat)).sum(2).sum(0),
+            (dyf * u_per_channel(u, sizes, B, order).to(torch::kFloat)).sum(2).sum(0),
             torch::zeros(delta_bias.sizes(), f32)};
   }
   float* kept = nullptr;
   if (tile_states.defined()) {
-    TORCH_CHECK(tile_states.scalar_type() == torch::kFloat && tile_states.is_contiguous() &&
-                    tile_states.numel() == selective_scan_tile_states_floats(
-                                               delta.size(0), delta.size(1), delta.size(2)),
-                "selective_scan (CUDA): tile_states do not come from a forward pass of this shape");
+    TORCH_CHECK(
+        tile_states.scalar_type() == torch::kFloat && tile_states.is_contiguous() &&
+            tile_states.numel() == selective_scan_tile_states_floats(sizes[0], sizes[1], sizes[2]),
+        "selective_scan (CUDA): tile_states do not come from a forward pass of this shape");
     kept = tile_states.data_ptr<float>();
   }
   ScanProblem s = make_problem(u, delta, A, B, C, D, delta_bias, order, chunks, true, kept);
   const auto dy_c = dy.to(u.scalar_type()).contiguous();
-  auto du = torch::empty(delta.sizes(), s.u.options());
-  auto ddelta = torch::empty(delta.sizes(), s.u.options());
+  auto du = torch::empty(sizes, s.u.options());
+  auto ddelta = torch::empty(sizes, s.u.options());
   auto dB = torch::empty_like(s.B), dC = torch::empty_like(s.C);
   auto dA = torch::empty(s.A.sizes(), f32), dD = torch::empty(s.D.sizes(), f32);
   auto ddelta_bias = torch::empty(s.delta_bias.sizes(), f32);
@@ -154,6 +172,42 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
   p.ddelta_bias = ddelta_bias.data_ptr<float>();
   selective_scan_bwd(p, at::cuda::getCurrentCUDAStream().stream());
   return {du, ddelta, dA, dB, dC, dD, ddelta_bias};
+}
+
+}  // namespace
+
+torch::Tensor selective_scan_fwd_cuda(const torch::Tensor& u, const torch::Tensor& delta,
+                                      const torch::Tensor& A, const torch::Tensor& B,
+                                      const torch::Tensor& C, const torch::Tensor& D,
+                                      const torch::Tensor& delta_bias, const ScanOrder& order,
+                                      int chunks, torch::Tensor* tile_states) {
+  return fwd(u, {delta, {}, {}}, A, B, C, D, delta_bias, order, chunks, tile_states);
+}
+
+std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
+                                                   const torch::Tensor& delta,
+                                                   const torch::Tensor& A, const torch::Tensor& B,
+                                                   const torch::Tensor& C, const torch::Tensor& D,
+                                                   const torch::Tensor& delta_bias,
+                                                   const torch::Tensor& dy, const ScanOrder& order,
+                                                   int chunks, const torch::Tensor& tile_states) {
+  return bwd(u, {delta, {}, {}}, A, B, C, D, delta_bias, dy, order, chunks, tile_states);
+}
+
+torch::Tensor selective_scan_dt_fwd_cuda(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                         const torch::Tensor& dt_w, const torch::Tensor& A,
+                                         const torch::Tensor& B, const torch::Tensor& C,
+                                         const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                         const ScanOrder& order, torch::Tensor* tile_states) {
+  return fwd(u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias, order, 0, tile_states);
+}
+
+std::vector<torch::Tensor> selective_scan_dt_bwd_cuda(
+    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
+    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order,
+    const torch::Tensor& tile_states) {
+  return bwd(u, {{}, dt_in, dt_w}, A, B, C, D, delta_bias, dy, order, 0, tile_states);
 }
 
 }  // namespace vmunet

@@ -32,4 +32,18 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(
     const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order = {},
     int chunks = 0, const torch::Tensor& tile_states = {});
 
+// The same with Δ = dt_w·dt_in (selective_scan_dt.h has the shapes) formed inside the kernels:
+// no Δ tensor is written or read. dt_in is used in u's dtype, dt_w in float32. The backward's
+// ddelta is Δ's gradient, (batch, channels, length); the caller forms dt_in's and dt_w's.
+torch::Tensor selective_scan_dt_fwd_cuda(const torch::Tensor& u, const torch::Tensor& dt_in,
+                                         const torch::Tensor& dt_w, const torch::Tensor& A,
+                                         const torch::Tensor& B, const torch::Tensor& C,
+                                         const torch::Tensor& D, const torch::Tensor& delta_bias,
+                                         const ScanOrder& order, torch::Tensor* tile_states);
+std::vector<torch::Tensor> selective_scan_dt_bwd_cuda(
+    const torch::Tensor& u, const torch::Tensor& dt_in, const torch::Tensor& dt_w,
+    const torch::Tensor& A, const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
+    const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order,
+    const torch::Tensor& tile_states);
+
 }  // namespace vmunet

@@ -31,8 +31,14 @@ struct SelectiveScanCudaParams {
   int64_t u_batch_stride = 0;  // u has channels / order.u_share rows per batch element
   int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B, C, dB, dC
 
-  const void* u = nullptr;            // (batch, channels / order.u_share, length)
-  const void* delta = nullptr;        // (batch, channels, length); step = softplus(delta + bias)
+  const void* u = nullptr;      // (batch, channels / order.u_share, length)
+  const void* delta = nullptr;  // (batch, channels, length); step = softplus(delta + bias)
+  // Δ projected inside the kernels instead (dt_rank > 0; delta unused there): delta[b, c, l] =
+  // Σ_r dt_w[c, r]·dt_in[b, c's group, r, l], so no Δ tensor is written or read.
+  int dt_rank = 0;
+  const void* dt_in = nullptr;  // (batch, groups, dt_rank, length), u's dtype
+  const float* dt_w = nullptr;  // (channels, dt_rank)
+  int64_t dt_batch_stride = 0, dt_group_stride = 0;
   const float* A = nullptr;           // (channels, dstate)
   const void* B = nullptr;            // (batch, groups, dstate, length)
   const void* C = nullptr;            // (batch, groups, dstate, length)

@@ -1,7 +1,8 @@
 // The selective scan with its Δ given by a low-rank projection, Δ = dt_w · dt_in per group, as
-// SS2D computes it. The projection is recomputed in backward instead of kept: Δ, the size of u
-// for every direction, is the largest tensor SS2D would otherwise hold for the backward pass,
-// while dt_in has only dt_rank rows per group.
+// SS2D computes it. The scan kernels (CPU and CUDA) form Δ tile by tile from dt_in's dt_rank rows
+// per group, in forward and in backward: Δ, the size of u for every direction, is never written,
+// read or kept for the backward pass. (On CUDA the backward still writes Δ's gradient, from which
+// two matrix products form dt_in's and dt_w's.)
 #pragma once
 
 #include <torch/types.h>

@@ -19,7 +19,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
   const BlockCoords k = block_coords(p);
   float h[kHalf] = {};
   float stepsum = 0.f;
-  forward_sweep<T, Sweep::kChunkEnd>(p, s, k, smem, smem + sweep_stage_floats(p.warps), h, stepsum);
+  forward_sweep<T, Sweep::kChunkEnd>(p, s, k, smem, smem + sweep_stage_floats(p), h, stepsum);
   if (!k.active) return;
 #pragma unroll
   for (int i = 0; i < kHalf; ++i)
@@ -61,12 +61,12 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
                ? s.chunk_state[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
                : 0.f;
   float unused = 0.f;
-  forward_sweep<T, Sweep::kOutput>(p, s, k, smem, smem + sweep_stage_floats(p.warps), h, unused);
+  forward_sweep<T, Sweep::kOutput>(p, s, k, smem, smem + sweep_stage_floats(p), h, unused);
 }
 
 template <typename T>
 void chunk_states_fwd(const SelectiveScanCudaParams& p, const ScanScratch& s, cudaStream_t stream) {
-  const size_t smem = 2 * sweep_stage_floats(p.warps) * sizeof(float);
+  const size_t smem = 2 * sweep_stage_floats(p) * sizeof(float);
   set_smem_limit(selective_scan_chunk_state_fwd_kernel<T>, smem,
                  "selective_scan_chunk_state_fwd_kernel");
   selective_scan_chunk_state_fwd_kernel<T><<<scan_grid(p), p.warps * kWarp, smem, stream>>>(p, s);
@@ -78,7 +78,7 @@ template <typename T>
 void fwd(const SelectiveScanCudaParams& p, cudaStream_t stream) {
   const ScanScratch s = scan_scratch(p, false);
   if (p.chunks > 1) chunk_states_fwd<T>(p, s, stream);
-  const size_t smem = 2 * sweep_stage_floats(p.warps) * sizeof(float);
+  const size_t smem = 2 * sweep_stage_floats(p) * sizeof(float);
   set_smem_limit(selective_scan_fwd_kernel<T>, smem, "selective_scan_fwd_kernel");
   selective_scan_fwd_kernel<T><<<scan_grid(p), p.warps * kWarp, smem, stream>>>(p, s);
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching selective_scan_fwd_kernel");

@@ -183,24 +183,24 @@ __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t str
   }
 }
 
-// The block copies rows [first, last) of the 2·kScanStates rows (B states, then C states) of
-// (b, g) into bc[row·kScanTile + position]; padding states and positions past `length` are zero.
-template <typename T>
-__device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParams& p,
-                                         const BlockCoords& k, int l0, int first, int last) {
-  const T* B = static_cast<const T*>(p.B) + k.bc_row0;
-  const T* C = static_cast<const T*>(p.C) + k.bc_row0;
+// The block copies rows [first, last) of one (b, g) slice into dst[row·kScanTile + position],
+// reading row r from source(r) + the position's offset (null: a zero row); positions past `length`
+// are zero. The group's warps share these rows: B and C, and the Δ projection's inputs.
+template <typename T, typename Source>
+__device__ __forceinline__ void stage_group_rows(float* dst, const SelectiveScanCudaParams& p,
+                                                 const BlockCoords& k, int l0, int first, int last,
+                                                 Source source) {
   const int l = l0 + k.lane;
   const bool in = l < p.length;
   const int m = seq_pos(l, p.length, k.rev);
-  auto source = [&](int r) {
-    const int n = r % kScanStates;
-    return in && n < p.dstate ? (r < kScanStates ? B : C) + n * p.bc_state_stride + m : nullptr;
+  auto at = [&](int r) -> const T* {
+    const T* row = in ? source(r) : nullptr;
+    return row ? row + m : nullptr;
   };
   if constexpr (std::is_same_v<T, float>) {
     for (int r = first + k.warp; r < last; r += p.warps) {
-      float* d = bc + r * kScanTile + k.lane;
-      if (const float* src = source(r))
+      float* d = dst + r * kScanTile + k.lane;
+      if (const float* src = at(r))
         stage_async(d, src);
       else
         *d = 0.f;
@@ -212,16 +212,49 @@ __device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParam
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int r = r0 + j * p.warps;
-        const T* src = r < last ? source(r) : nullptr;
+        const T* src = r < last ? at(r) : nullptr;
         v[j] = src ? to_float(*src) : 0.f;
       }
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int r = r0 + j * p.warps;
-        if (r < last) bc[r * kScanTile + k.lane] = v[j];
+        if (r < last) dst[r * kScanTile + k.lane] = v[j];
       }
     }
   }
+}
+
+// Rows [first, last) of the 2·kScanStates rows of (b, g): B's states, then C's; padding states
+// are zero.
+template <typename T>
+__device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParams& p,
+                                         const BlockCoords& k, int l0, int first, int last) {
+  const T* B = static_cast<const T*>(p.B) + k.bc_row0;
+  const T* C = static_cast<const T*>(p.C) + k.bc_row0;
+  stage_group_rows<T>(bc, p, k, l0, first, last, [&](int r) -> const T* {
+    const int n = r % kScanStates;
+    return n < p.dstate ? (r < kScanStates ? B : C) + n * p.bc_state_stride : nullptr;
+  });
+}
+
+// The dt_rank rows of dt_in of (b, g), where Δ is projected in the kernels.
+template <typename T>
+__device__ __forceinline__ void stage_dt(float* dts, const SelectiveScanCudaParams& p,
+                                         const BlockCoords& k, int l0) {
+  const T* dt = static_cast<const T*>(p.dt_in) + int64_t(k.b) * p.dt_batch_stride +
+                int64_t(k.g) * p.dt_group_stride;
+  stage_group_rows<T>(dts, p, k, l0, 0, p.dt_rank,
+                      [&](int r) -> const T* { return dt + int64_t(r) * p.length; });
+}
+
+// One warp's Δ rows for the tile: staged from delta, or nothing to stage where the kernels
+// project Δ (stage_dt stages its inputs for the whole block).
+template <typename T>
+__device__ __forceinline__ void stage_delta(float* rows, const SelectiveScanCudaParams& p,
+                                            const BlockCoords& k, int l0) {
+  if (p.dt_rank == 0)
+    stage_rows(rows, static_cast<const T*>(p.delta) + k.seq_row0, p.seq_channel_stride, k.rows, l0,
+               p.length, k.rev, k.lane);
 }
 
 // One warp writes rows 0..rows-1 of src (pitch kRow) to steps [l0, l0 + kScanTile) of dst.
@@ -249,6 +282,40 @@ __device__ __forceinline__ void to_step(float* row, float bias, int half) {
     *at = v;
   }
   __syncwarp();
+}
+
+// Writes the step row of the lane's channel where Δ is projected: delta = Σ_r w[r]·dts[r][pos]
+// from the staged dt_in rows, then as to_step. w is the channel's dt_w row (null for an inactive
+// lane, whose steps are never used). Ends with __syncwarp.
+__device__ __forceinline__ void project_step(float* row, const float* dts, const float* w, int rank,
+                                             float bias, int half) {
+  constexpr int kPart = kScanTile / 2;
+#pragma unroll
+  for (int q = 0; q < kPart; q += kSub) {
+    const int at = half * kPart + q;
+    float4 d = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int r = 0; w && r < rank; ++r) {
+      const float wr = w[r];
+      const float4 x = *reinterpret_cast<const float4*>(dts + r * kScanTile + at);
+      d.x = fmaf(wr, x.x, d.x);
+      d.y = fmaf(wr, x.y, d.y);
+      d.z = fmaf(wr, x.z, d.z);
+      d.w = fmaf(wr, x.w, d.w);
+    }
+    *reinterpret_cast<float4*>(row + at) = make_float4(softplus(d.x + bias), softplus(d.y + bias),
+                                                       softplus(d.z + bias), softplus(d.w + bias));
+  }
+  __syncwarp();
+}
+
+// The step row of the lane's channel for the staged tile, either way Δ arrives.
+__device__ __forceinline__ void make_step(const SelectiveScanCudaParams& p, const BlockCoords& k,
+                                          float* step_row, const float* dts, float bias) {
+  if (p.dt_rank > 0)
+    project_step(step_row, dts, k.active ? p.dt_w + int64_t(k.c) * p.dt_rank : nullptr, p.dt_rank,
+                 bias, k.half);
+  else
+    to_step(step_row, bias, k.half);
 }
 
 __device__ __forceinline__ void unpack(const float4 v, float (&a)[kSub]) {
@@ -289,9 +356,12 @@ enum class Sweep {
 };
 
 // Shared-memory floats of one forward_sweep stage: rows [warps][2][kWarpRows][kRow] (u, step),
-// then B and C [2][kScanStates][kScanTile].
-__host__ __device__ inline int sweep_stage_floats(int warps) {
-  return warps * 2 * kWarpRows * kRow + 2 * kScanStates * kScanTile;
+// then B and C [2][kScanStates][kScanTile], then dt_in [dt_rank][kScanTile] (projected Δ only).
+__host__ __device__ inline int bc_and_dt_floats(const SelectiveScanCudaParams& p) {
+  return (2 * kScanStates + p.dt_rank) * kScanTile;
+}
+__host__ __device__ inline int sweep_stage_floats(const SelectiveScanCudaParams& p) {
+  return p.warps * 2 * kWarpRows * kRow + bc_and_dt_floats(p);
 }
 
 // Runs the forward recurrence of one warp's channels over this chunk's tiles from state h,
@@ -304,7 +374,6 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D);
   const T* u = static_cast<const T*>(p.u) + k.u_row0;
-  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
   const int rows_floats = p.warps * 2 * kWarpRows * kRow;
   constexpr bool kWithC = kMode == Sweep::kOutput;
   // kTileStates needs no pass over the chunk's last tile, only the state before it.
@@ -314,9 +383,9 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     float* rows = buf + k.warp * 2 * kWarpRows * kRow;
     const int l0 = t * kScanTile;
     stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
-    stage_rows(rows + kWarpRows * kRow, delta, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
-               k.lane);
+    stage_delta<T>(rows + kWarpRows * kRow, p, k, l0);
     stage_bc<T>(buf + rows_floats, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
+    if (p.dt_rank > 0) stage_dt<T>(buf + rows_floats + 2 * kScanStates * kScanTile, p, k, l0);
   };
   auto store_state = [&](int t) {
     if (!k.active) return;
@@ -341,7 +410,7 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     const float* Bs = cur + rows_floats + k.half * kHalf * kScanTile;
     const float* Cs = Bs + kScanStates * kScanTile;
     const int valid = min(kScanTile, p.length - t * kScanTile);
-    to_step(step_row, bias, k.half);
+    make_step(p, k, step_row, cur + rows_floats + 2 * kScanStates * kScanTile, bias);
 #pragma unroll 1
     for (int q = 0; q < kScanTile; q += kSub) {
       float uu[kSub], step[kSub], stepu[kSub], y[kSub];
