@@ -138,8 +138,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
     stage_delta<T>(rows + kWarpRows * kRow, p, k, l0);
     stage_rows(rows + 2 * kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
                k.lane);
-    stage_bc<T>(bc, p, k, l0, 0, 2 * kScanStates);
-    if (p.dt_rank > 0) stage_dt<T>(dts, p, k, l0);
+    stage_shared<T>(bc, p, k, l0, 0, 2 * kScanStates + p.dt_rank);
     cp_async_commit();
 #pragma unroll
     for (int i = 0; i < kHalf; ++i)
@@ -264,8 +263,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
     stage_delta<T>(rows, p, k, l0);
     stage_rows(rows + kWarpRows * kRow, dy, p.seq_channel_stride, k.rows, l0, p.length, k.rev,
                k.lane);
-    stage_bc<T>(bc, p, k, l0, kScanStates, 2 * kScanStates);
-    if (p.dt_rank > 0) stage_dt<T>(dts, p, k, l0);
+    stage_shared<T>(bc, p, k, l0, kScanStates, 2 * kScanStates + p.dt_rank);
     cp_async_commit();
     cp_async_wait<0>();
     __syncthreads();

@@ -183,23 +183,34 @@ __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t str
   }
 }
 
-// The block copies rows [first, last) of one (b, g) slice into dst[row·kScanTile + position],
-// reading row r from source(r) + the position's offset (null: a zero row); positions past `length`
-// are zero. The group's warps share these rows: B and C, and the Δ projection's inputs.
-template <typename T, typename Source>
-__device__ __forceinline__ void stage_group_rows(float* dst, const SelectiveScanCudaParams& p,
-                                                 const BlockCoords& k, int l0, int first, int last,
-                                                 Source source) {
+// The rows a (b, g) block shares, by slot: B's kScanStates states, then C's, then (projected Δ
+// only) dt_in's dt_rank rows; null for padding states. Staged at bc[slot·kScanTile + position].
+template <typename T>
+__device__ __forceinline__ const T* shared_row(const SelectiveScanCudaParams& p,
+                                               const BlockCoords& k, int slot) {
+  if (slot >= 2 * kScanStates)
+    return static_cast<const T*>(p.dt_in) + int64_t(k.b) * p.dt_batch_stride +
+           int64_t(k.g) * p.dt_group_stride + int64_t(slot - 2 * kScanStates) * p.length;
+  const int n = slot % kScanStates;
+  if (n >= p.dstate) return nullptr;
+  return static_cast<const T*>(slot < kScanStates ? p.B : p.C) + k.bc_row0 + n * p.bc_state_stride;
+}
+
+// The block copies slots [first, last) of the shared rows of (b, g) into bc[slot·kScanTile +
+// position]; positions past `length` are zero.
+template <typename T>
+__device__ __forceinline__ void stage_shared(float* bc, const SelectiveScanCudaParams& p,
+                                             const BlockCoords& k, int l0, int first, int last) {
   const int l = l0 + k.lane;
   const bool in = l < p.length;
   const int m = seq_pos(l, p.length, k.rev);
-  auto at = [&](int r) -> const T* {
-    const T* row = in ? source(r) : nullptr;
+  auto at = [&](int slot) -> const T* {
+    const T* row = in ? shared_row<T>(p, k, slot) : nullptr;
     return row ? row + m : nullptr;
   };
   if constexpr (std::is_same_v<T, float>) {
     for (int r = first + k.warp; r < last; r += p.warps) {
-      float* d = dst + r * kScanTile + k.lane;
+      float* d = bc + r * kScanTile + k.lane;
       if (const float* src = at(r))
         stage_async(d, src);
       else
@@ -218,37 +229,14 @@ __device__ __forceinline__ void stage_group_rows(float* dst, const SelectiveScan
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int r = r0 + j * p.warps;
-        if (r < last) dst[r * kScanTile + k.lane] = v[j];
+        if (r < last) bc[r * kScanTile + k.lane] = v[j];
       }
     }
   }
 }
 
-// Rows [first, last) of the 2·kScanStates rows of (b, g): B's states, then C's; padding states
-// are zero.
-template <typename T>
-__device__ __forceinline__ void stage_bc(float* bc, const SelectiveScanCudaParams& p,
-                                         const BlockCoords& k, int l0, int first, int last) {
-  const T* B = static_cast<const T*>(p.B) + k.bc_row0;
-  const T* C = static_cast<const T*>(p.C) + k.bc_row0;
-  stage_group_rows<T>(bc, p, k, l0, first, last, [&](int r) -> const T* {
-    const int n = r % kScanStates;
-    return n < p.dstate ? (r < kScanStates ? B : C) + n * p.bc_state_stride : nullptr;
-  });
-}
-
-// The dt_rank rows of dt_in of (b, g), where Δ is projected in the kernels.
-template <typename T>
-__device__ __forceinline__ void stage_dt(float* dts, const SelectiveScanCudaParams& p,
-                                         const BlockCoords& k, int l0) {
-  const T* dt = static_cast<const T*>(p.dt_in) + int64_t(k.b) * p.dt_batch_stride +
-                int64_t(k.g) * p.dt_group_stride;
-  stage_group_rows<T>(dts, p, k, l0, 0, p.dt_rank,
-                      [&](int r) -> const T* { return dt + int64_t(r) * p.length; });
-}
-
 // One warp's Δ rows for the tile: staged from delta, or nothing to stage where the kernels
-// project Δ (stage_dt stages its inputs for the whole block).
+// project Δ (their inputs are shared rows).
 template <typename T>
 __device__ __forceinline__ void stage_delta(float* rows, const SelectiveScanCudaParams& p,
                                             const BlockCoords& k, int l0) {
@@ -364,8 +352,73 @@ __host__ __device__ inline int sweep_stage_floats(const SelectiveScanCudaParams&
   return p.warps * 2 * kWarpRows * kRow + bc_and_dt_floats(p);
 }
 
+// bf16 rows cannot go through cp.async (it moves whole 4-byte words; a lane reads one 2-byte
+// position, walked backwards in reversed groups), so the forward kernels hold a warp's share of
+// the next tile in registers while the current tile is computed: its u and delta rows and up to
+// kNextShared of the block's shared rows (the network's shapes need at most 7 with 12 warps).
+constexpr int kNextShared = 8;
+
+template <typename T>
+struct NextTile {
+  T rows[2][kWarpRows];  // u, delta (unless Δ is projected)
+  T shared[kNextShared];
+};
+
+// Shared-row slots a sweep stages, in order: B (and C with kWithC), then dt_in's rows.
+__device__ __forceinline__ int sweep_shared_rows(const SelectiveScanCudaParams& p, bool with_c) {
+  return (with_c ? 2 * kScanStates : kScanStates) + p.dt_rank;
+}
+__device__ __forceinline__ int sweep_shared_slot(int i, bool with_c) {
+  return with_c || i < kScanStates ? i : i + kScanStates;
+}
+
+// Issues the loads of tile t's values into registers.
+template <typename T>
+__device__ __forceinline__ void fetch_next(NextTile<T>& f, const SelectiveScanCudaParams& p,
+                                           const BlockCoords& k, const T* u, int t, bool with_c) {
+  const int l = t * kScanTile + k.lane;
+  const bool in = l < p.length;
+  const int m = seq_pos(l, p.length, k.rev);
+  const T zero = from_float<T>(0.f);
+  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r) {
+    const bool row = in && r < k.rows;
+    f.rows[0][r] = row ? u[r * p.seq_channel_stride + m] : zero;
+    f.rows[1][r] = row && p.dt_rank == 0 ? delta[r * p.seq_channel_stride + m] : zero;
+  }
+  const int count = sweep_shared_rows(p, with_c);
+#pragma unroll
+  for (int j = 0; j < kNextShared; ++j) {
+    const int i = k.warp + j * p.warps;
+    const T* row = in && i < count ? shared_row<T>(p, k, sweep_shared_slot(i, with_c)) : nullptr;
+    f.shared[j] = row ? row[m] : zero;
+  }
+}
+
+// Writes fetched values into a stage buffer (laid out as forward_sweep's stage does).
+template <typename T>
+__device__ __forceinline__ void put_next(float* buf, const NextTile<T>& f,
+                                         const SelectiveScanCudaParams& p, const BlockCoords& k,
+                                         bool with_c) {
+  float* rows = buf + k.warp * 2 * kWarpRows * kRow + k.lane;
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r) {
+    rows[r * kRow] = to_float(f.rows[0][r]);
+    if (p.dt_rank == 0) rows[(kWarpRows + r) * kRow] = to_float(f.rows[1][r]);
+  }
+  float* bc = buf + p.warps * 2 * kWarpRows * kRow + k.lane;
+  const int count = sweep_shared_rows(p, with_c);
+#pragma unroll
+  for (int j = 0; j < kNextShared; ++j) {
+    const int i = k.warp + j * p.warps;
+    if (i < count) bc[sweep_shared_slot(i, with_c) * kScanTile] = to_float(f.shared[j]);
+  }
+}
+
 // Runs the forward recurrence of one warp's channels over this chunk's tiles from state h,
-// double-buffered: the next tile's copy is in flight while the current one is computed.
+// double-buffered: the next tile's copy (fp32: cp.async; bf16: NextTile, where its rows fit) is
+// in flight while the current one is computed.
 template <typename T, Sweep kMode>
 __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
                                               const ScanScratch& s, const BlockCoords& k,
@@ -384,9 +437,14 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
     const int l0 = t * kScanTile;
     stage_rows(rows, u, p.seq_channel_stride, k.rows, l0, p.length, k.rev, k.lane);
     stage_delta<T>(rows + kWarpRows * kRow, p, k, l0);
-    stage_bc<T>(buf + rows_floats, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
-    if (p.dt_rank > 0) stage_dt<T>(buf + rows_floats + 2 * kScanStates * kScanTile, p, k, l0);
+    float* bc = buf + rows_floats;
+    stage_shared<T>(bc, p, k, l0, 0, kWithC ? 2 * kScanStates : kScanStates);
+    stage_shared<T>(bc, p, k, l0, 2 * kScanStates, 2 * kScanStates + p.dt_rank);
   };
+  // The backward's phase 1 (kTileStates) has no registers to spare for NextTile.
+  constexpr bool kFetch = !std::is_same_v<T, float> && kMode != Sweep::kTileStates;
+  const bool fetch = kFetch && sweep_shared_rows(p, kWithC) <= kNextShared * p.warps;
+  NextTile<T> next;
   auto store_state = [&](int t) {
     if (!k.active) return;
 #pragma unroll
@@ -394,12 +452,25 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
       s.tile_state[state_index(p, k.b, t, p.tiles, k.half * kHalf + i, k.c)] = h[i];
   };
 
-  if (k.t_begin < t_last) stage(stage0, k.t_begin);
+  if (k.t_begin < t_last) {
+    if (fetch) {
+      fetch_next(next, p, k, u, k.t_begin, kWithC);
+      put_next(stage0, next, p, k, kWithC);
+    } else {
+      stage(stage0, k.t_begin);
+    }
+  }
   cp_async_commit();
   for (int t = k.t_begin; t < t_last; ++t) {
     const bool odd = (t - k.t_begin) & 1;
     float* cur = odd ? stage1 : stage0;
-    if (t + 1 < t_last) stage(odd ? stage0 : stage1, t + 1);
+    float* other = odd ? stage0 : stage1;
+    if (t + 1 < t_last) {
+      if (fetch)
+        fetch_next(next, p, k, u, t + 1, kWithC);
+      else
+        stage(other, t + 1);
+    }
     cp_async_commit();
     if (kMode == Sweep::kTileStates || (kMode == Sweep::kOutput && s.tile_state)) store_state(t);
     cp_async_wait<1>();
@@ -437,6 +508,8 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
                  cur + k.warp * 2 * kWarpRows * kRow, k.rows, t * kScanTile, p.length, k.rev,
                  k.lane);
     }
+    // `other` was last read before the previous tile's closing barrier.
+    if (fetch && t + 1 < t_last) put_next(other, next, p, k, kWithC);
     __syncthreads();  // every warp is done with `cur` before it is refilled
   }
   if (kMode == Sweep::kTileStates && k.t_begin < k.t_end) store_state(t_last);

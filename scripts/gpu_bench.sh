@@ -12,9 +12,10 @@ git -C "$root" describe --always --dirty 2>/dev/null
 run() { echo "== vmunet bench $*"; "$vmunet" bench --model "$model" "$@" || echo "(failed: $?)"; }
 run --batch 32 --size 256 --precision fp32
 run --batch 32 --size 256 --precision tf32 --train-only
-run --batch 32 --size 256 --precision bf16 --train-only
+run --batch 32 --size 256 --precision bf16
 run --batch 8 --size 512 --precision fp32 --train-only --steps 10
 run --batch 32 --size 512 --precision fp32 --train-only --steps 10 --warmup 2
+run --batch 32 --size 512 --precision fp32 --train-only --steps 10 --warmup 2 --recompute
 gpus=$(nvidia-smi --list-gpus | wc -l)
 if [ "$gpus" -gt 1 ]; then
   echo "== data parallel on $gpus GPUs, then $gpus one-GPU runs at once"
@@ -25,5 +26,7 @@ if [ "$gpus" -gt 1 ]; then
   done
   wait
 fi
-echo "== vmunet bench --scan"
-"$vmunet" bench --scan --batch 32 --size 256 || echo "(failed: $?)"
+for precision in fp32 bf16; do
+  echo "== vmunet bench --scan --precision $precision"
+  "$vmunet" bench --scan --batch 32 --size 256 --precision $precision || echo "(failed: $?)"
+done
