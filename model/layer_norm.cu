@@ -1,7 +1,10 @@
 // CUDA LayerNorm over the last dimension, optionally gated by silu(z) (layer_norm.h): one warp per
-// row, which suits the network's 96 to 1536 channels far better than one block per row. The
-// backward sums the weight and bias gradients per warp in shared memory, then per block, then
-// across blocks, always in the same order: deterministic.
+// row, which suits the network's 96 to 1536 channels far better than one block per row. Rows of
+// up to 512 channels (every row of stages 1 and 2, where most rows are) stay in registers between
+// the passes over them, and the backward's weight and bias sums then stay there across the warp's
+// rows too; wider rows are read again from the cache. The backward sums the weight and bias
+// gradients per warp, then per block, then across blocks, always in the same order:
+// deterministic.
 #include <algorithm>
 
 #include "model/cuda_check.h"
@@ -29,27 +32,61 @@ __device__ __forceinline__ float warp_sum(float x) {
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 
-template <typename Z>
+// kCached: the values a lane keeps per row (channels lane, lane + 32, ...; a row of at most
+// 32·kCached channels), or 0 for rows read again on each pass. The lane's i-th channel loop:
+//   for (int i = 0; i < steps<kCached>(); ++i) { const int c = lane + i * kWarp; if (c >= C) break;
+template <int kCached>
+__host__ __device__ constexpr int steps() {
+  return kCached > 0 ? kCached : 1 << 30;
+}
+// The kCached a row width gets: 4 up to 128 channels, 8 up to 256, 16 up to 512, else 0.
+int cached_for(int channels) {
+  for (int cached : {4, 8, 16})
+    if (channels <= cached * kWarp) return cached;
+  return 0;
+}
+
+template <typename Z, int kCached>
 __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const LayerNormParams p) {
   const int lane = threadIdx.x % kWarp;
   const int64_t r = int64_t(blockIdx.x) * kRowWarps + threadIdx.x / kWarp;
   if (r >= p.rows) return;
   const int C = p.channels;
   const float* x = p.x + r * C;
+  float xs[kCached > 0 ? kCached : 1] = {};
+  auto x_at = [&](int i, int c) {
+    if constexpr (kCached > 0)
+      return xs[i];
+    else
+      return x[c];
+  };
   // Two passes (mean, then the centred variance): no cancellation.
   float sum = 0.f;
-  for (int c = lane; c < C; c += kWarp) sum += x[c];
+#pragma unroll(kCached > 0 ? kCached : 4)
+  for (int i = 0; i < steps<kCached>(); ++i) {
+    const int c = lane + i * kWarp;
+    if (c >= C) break;
+    const float v = x[c];
+    if constexpr (kCached > 0) xs[i] = v;
+    sum += v;
+  }
   const float mean = warp_sum(sum) / C;
   float sq = 0.f;
-  for (int c = lane; c < C; c += kWarp) {
-    const float d = x[c] - mean;
+#pragma unroll(kCached > 0 ? kCached : 4)
+  for (int i = 0; i < steps<kCached>(); ++i) {
+    const int c = lane + i * kWarp;
+    if (c >= C) break;
+    const float d = x_at(i, c) - mean;
     sq += d * d;
   }
   const float rstd = rsqrtf(warp_sum(sq) / C + p.eps);
   const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
   Z* out = static_cast<Z*>(p.out) + r * C;
-  for (int c = lane; c < C; c += kWarp) {
-    const float n = (x[c] - mean) * rstd * p.weight[c] + p.bias[c];
+#pragma unroll(kCached > 0 ? kCached : 4)
+  for (int i = 0; i < steps<kCached>(); ++i) {
+    const int c = lane + i * kWarp;
+    if (c >= C) break;
+    const float n = (x_at(i, c) - mean) * rstd * p.weight[c] + p.bias[c];
     float gate = 1.f;
     if (z) {
       const float zc = to_float(z[c]);
@@ -65,15 +102,18 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const 
 
 // Per row, with n = x̂·weight + bias and dn = dout·gate: dz = dout·n·gate'(z), and
 // dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dn·weight. Each warp adds its rows'
-// dweight = Σ dn·x̂ and dbias = Σ dn per channel into its own shared-memory row; the block then
-// writes the sum of its warps' rows to `partials`.
-template <typename Z>
+// dweight = Σ dn·x̂ and dbias = Σ dn per channel, in row order (in registers where the row is
+// cached, else in its own shared-memory row); the block then writes the sum of its warps' rows to
+// `partials`.
+template <typename Z, int kCached>
 __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const LayerNormParams p) {
   extern __shared__ float warp_partials[];  // (kRowWarps, 2, channels)
+  constexpr int kKept = kCached > 0 ? kCached : 1;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, C = p.channels;
   float* dweight = warp_partials + int64_t(warp) * 2 * C;
   float* dbias = dweight + C;
   for (int c = lane; c < C; c += kWarp) dweight[c] = dbias[c] = 0.f;
+  float acc_w[kKept] = {}, acc_b[kKept] = {};
   for (int64_t r = int64_t(blockIdx.x) * kRowWarps + warp; r < p.rows;
        r += int64_t(gridDim.x) * kRowWarps) {
     const float mean = p.mean[r], rstd = p.rstd[r];
@@ -81,13 +121,12 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
     const Z* dout = static_cast<const Z*>(p.dout) + r * C;
     const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
     Z* dz = p.z ? static_cast<Z*>(p.dz) + r * C : nullptr;
-    auto gate_of = [&](int c) {
-      if (!z) return 1.f;
-      const float zc = to_float(z[c]);
-      return zc * sigmoid(zc);
-    };
+    float xhats[kKept], dxhats[kKept];
     float mean_dxhat = 0.f, mean_dxhat_xhat = 0.f;
-    for (int c = lane; c < C; c += kWarp) {
+#pragma unroll(kCached > 0 ? kCached : 4)
+    for (int i = 0; i < steps<kCached>(); ++i) {
+      const int c = lane + i * kWarp;
+      if (c >= C) break;
       const float xhat = (x[c] - mean) * rstd, g = to_float(dout[c]);
       float gate = 1.f;
       if (z) {
@@ -97,19 +136,52 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
         dz[c] = from_float<Z>(g * n * sg * (1.f + zc * (1.f - sg)));
       }
       const float dn = g * gate;
-      dweight[c] += dn * xhat;
-      dbias[c] += dn;
+      if constexpr (kCached > 0) {
+        acc_w[i] += dn * xhat;
+        acc_b[i] += dn;
+      } else {
+        dweight[c] += dn * xhat;
+        dbias[c] += dn;
+      }
       const float dxhat = dn * p.weight[c];
+      if constexpr (kCached > 0) {
+        xhats[i] = xhat;
+        dxhats[i] = dxhat;
+      }
       mean_dxhat += dxhat;
       mean_dxhat_xhat += dxhat * xhat;
     }
     mean_dxhat = warp_sum(mean_dxhat) / C;
     mean_dxhat_xhat = warp_sum(mean_dxhat_xhat) / C;
     float* dx = p.dx + r * C;
-    for (int c = lane; c < C; c += kWarp) {
-      const float xhat = (x[c] - mean) * rstd;
-      const float dxhat = to_float(dout[c]) * gate_of(c) * p.weight[c];
+#pragma unroll(kCached > 0 ? kCached : 4)
+    for (int i = 0; i < steps<kCached>(); ++i) {
+      const int c = lane + i * kWarp;
+      if (c >= C) break;
+      float xhat, dxhat;
+      if constexpr (kCached > 0) {
+        xhat = xhats[i];
+        dxhat = dxhats[i];
+      } else {
+        xhat = (x[c] - mean) * rstd;
+        float gate = 1.f;
+        if (z) {
+          const float zc = to_float(z[c]);
+          gate = zc * sigmoid(zc);
+        }
+        dxhat = to_float(dout[c]) * gate * p.weight[c];
+      }
       dx[c] = rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  }
+  if constexpr (kCached > 0) {
+#pragma unroll
+    for (int i = 0; i < kKept; ++i) {
+      const int c = lane + i * kWarp;
+      if (c < C) {
+        dweight[c] = acc_w[i];
+        dbias[c] = acc_b[i];
+      }
     }
   }
   __syncthreads();
@@ -120,37 +192,67 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
   }
 }
 
+// dweight and dbias: one warp per output adds the blocks' partials, lane l those of blocks l,
+// l + 32, ..., then the lanes in a fixed butterfly.
 __global__ void layer_norm_param_sum_kernel(const LayerNormParams p, int blocks) {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i = blockIdx.x * kRowWarps + threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int C = p.channels;
   if (i >= 2 * C) return;
   float sum = 0.f;
-  for (int b = 0; b < blocks; ++b) sum += p.partials[int64_t(b) * 2 * C + i];
+  for (int b = lane; b < blocks; b += kWarp) sum += p.partials[int64_t(b) * 2 * C + i];
+  sum = warp_sum(sum);
+  if (lane != 0) return;
   if (i < C)
     p.dweight[i] = sum;
   else
     p.dbias[i - C] = sum;
 }
 
-template <typename Z>
+template <typename Z, int kCached>
 void launch_fwd(const LayerNormParams& p, cudaStream_t stream) {
   const auto blocks = unsigned((p.rows + kRowWarps - 1) / kRowWarps);
-  layer_norm_fwd_kernel<Z><<<blocks, kRowWarps * kWarp, 0, stream>>>(p);
+  layer_norm_fwd_kernel<Z, kCached><<<blocks, kRowWarps * kWarp, 0, stream>>>(p);
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
 }
 
-template <typename Z>
+template <typename Z, int kCached>
 void launch_bwd(const LayerNormParams& p, cudaStream_t stream) {
   const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
-  VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z>,
+  VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, kCached>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
                     "raising the shared-memory limit of the LayerNorm backward");
   const int blocks = bwd_blocks(p);
-  layer_norm_bwd_kernel<Z><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
+  layer_norm_bwd_kernel<Z, kCached><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
-  layer_norm_param_sum_kernel<<<(2 * p.channels + 255) / 256, 256, 0, stream>>>(p, blocks);
+  layer_norm_param_sum_kernel<<<(2 * p.channels + kRowWarps - 1) / kRowWarps, kRowWarps * kWarp, 0,
+                                stream>>>(p, blocks);
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
 }
+
+// Calls launch<Z, kCached>(p, stream) for the row width's kCached and p's dtype.
+template <template <typename, int> class Launch>
+void dispatch(const LayerNormParams& p, cudaStream_t stream) {
+  const bool bf16 = p.dtype == CudaDtype::kBFloat16;
+  switch (cached_for(p.channels)) {
+    case 4:
+      return bf16 ? Launch<__nv_bfloat16, 4>::run(p, stream) : Launch<float, 4>::run(p, stream);
+    case 8:
+      return bf16 ? Launch<__nv_bfloat16, 8>::run(p, stream) : Launch<float, 8>::run(p, stream);
+    case 16:
+      return bf16 ? Launch<__nv_bfloat16, 16>::run(p, stream) : Launch<float, 16>::run(p, stream);
+    default:
+      return bf16 ? Launch<__nv_bfloat16, 0>::run(p, stream) : Launch<float, 0>::run(p, stream);
+  }
+}
+
+template <typename Z, int kCached>
+struct Forward {
+  static void run(const LayerNormParams& p, cudaStream_t s) { launch_fwd<Z, kCached>(p, s); }
+};
+template <typename Z, int kCached>
+struct Backward {
+  static void run(const LayerNormParams& p, cudaStream_t s) { launch_bwd<Z, kCached>(p, s); }
+};
 
 }  // namespace
 
@@ -158,18 +260,10 @@ int64_t layer_norm_partial_floats(const LayerNormParams& p) {
   return int64_t(bwd_blocks(p)) * 2 * p.channels;
 }
 
-void layer_norm_fwd(const LayerNormParams& p, cudaStream_t stream) {
-  if (p.dtype == CudaDtype::kBFloat16)
-    launch_fwd<__nv_bfloat16>(p, stream);
-  else
-    launch_fwd<float>(p, stream);
-}
+void layer_norm_fwd(const LayerNormParams& p, cudaStream_t stream) { dispatch<Forward>(p, stream); }
 
 void layer_norm_bwd(const LayerNormParams& p, cudaStream_t stream) {
-  if (p.dtype == CudaDtype::kBFloat16)
-    launch_bwd<__nv_bfloat16>(p, stream);
-  else
-    launch_bwd<float>(p, stream);
+  dispatch<Backward>(p, stream);
 }
 
 }  // namespace vmunet

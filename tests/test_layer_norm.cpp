@@ -91,15 +91,18 @@ TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
   expect_matches_libtorch(GetParam(), torch::kCUDA);
 }
 
-// The network's widths (96 to 1536: one warp walks each row), an odd width, a single row and more
-// rows than the backward has blocks (their sums run in several rounds).
+// The network's widths (96 to 1536: one warp walks each row), an odd width, a single row, more
+// rows than the backward has blocks (their sums run in several rounds), and each width of rows
+// kept in registers (up to 128, 256, 512) at its edge, next to the narrowest read again (513).
 INSTANTIATE_TEST_SUITE_P(
     Cases, CudaLayerNorm,
     ::testing::Values(Case{4096, 96, false, torch::kFloat}, Case{300, 40, false, torch::kFloat},
                       Case{1, 8, false, torch::kFloat}, Case{64, 1536, false, torch::kFloat},
                       Case{4096, 96, false, torch::kBFloat16}, Case{4096, 192, true, torch::kFloat},
                       Case{70000, 24, true, torch::kFloat}, Case{64, 1536, true, torch::kBFloat16},
-                      Case{333, 40, true, torch::kBFloat16}));
+                      Case{333, 40, true, torch::kBFloat16}, Case{500, 256, true, torch::kFloat},
+                      Case{500, 257, false, torch::kFloat}, Case{300, 512, true, torch::kBFloat16},
+                      Case{300, 513, true, torch::kFloat}));
 
 class CpuLayerNorm : public ::testing::TestWithParam<Case> {};
 
