@@ -72,6 +72,7 @@ FAMILIES = [
     ("selective-scan bwd", r"selective_scan\w*_bwd_kernel"),
     ("selective-scan fwd", r"selective_scan\w*_fwd_kernel"),
     ("selective-scan chain", r"selective_scan_chunk_chain_kernel"),
+    ("SS2D prologue (conv + SiLU into the planes)", r"ss2d_prologue_"),
     ("SS2D epilogue (merge/scatter directions)", r"merge_directions_kernel|scatter_directions_kernel"),
     ("LayerNorm, ours (warp per row)", r"layer_norm_(fwd|bwd|param_sum)_kernel"),
     ("LayerNorm, LibTorch's", r"layer_norm|LayerNorm|GammaBeta|RowwiseMoments|ComputeGradientFused"),
