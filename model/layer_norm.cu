@@ -112,7 +112,8 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp, C = p.channels;
   float* dweight = warp_partials + int64_t(warp) * 2 * C;
   float* dbias = dweight + C;
-  for (int c = lane; c < C; c += kWarp) dweight[c] = dbias[c] = 0.f;
+  if constexpr (kCached == 0)
+    for (int c = lane; c < C; c += kWarp) dweight[c] = dbias[c] = 0.f;
   float acc_w[kKept] = {}, acc_b[kKept] = {};
   for (int64_t r = int64_t(blockIdx.x) * kRowWarps + warp; r < p.rows;
        r += int64_t(gridDim.x) * kRowWarps) {
@@ -209,14 +210,13 @@ __global__ void layer_norm_param_sum_kernel(const LayerNormParams p, int blocks)
 }
 
 template <typename Z, int kCached>
-void launch_fwd(const LayerNormParams& p, cudaStream_t stream) {
-  const auto blocks = unsigned((p.rows + kRowWarps - 1) / kRowWarps);
-  layer_norm_fwd_kernel<Z, kCached><<<blocks, kRowWarps * kWarp, 0, stream>>>(p);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
-}
-
-template <typename Z, int kCached>
-void launch_bwd(const LayerNormParams& p, cudaStream_t stream) {
+void launch(const LayerNormParams& p, bool backward, cudaStream_t stream) {
+  if (!backward) {
+    const auto blocks = unsigned((p.rows + kRowWarps - 1) / kRowWarps);
+    layer_norm_fwd_kernel<Z, kCached><<<blocks, kRowWarps * kWarp, 0, stream>>>(p);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
+    return;
+  }
   const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
   VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, kCached>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
@@ -229,30 +229,27 @@ void launch_bwd(const LayerNormParams& p, cudaStream_t stream) {
   VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
 }
 
-// Calls launch<Z, kCached>(p, stream) for the row width's kCached and p's dtype.
-template <template <typename, int> class Launch>
-void dispatch(const LayerNormParams& p, cudaStream_t stream) {
-  const bool bf16 = p.dtype == CudaDtype::kBFloat16;
+// The kernels for p's row width (cached_for).
+template <typename Z>
+void launch_for_width(const LayerNormParams& p, bool backward, cudaStream_t stream) {
   switch (cached_for(p.channels)) {
     case 4:
-      return bf16 ? Launch<__nv_bfloat16, 4>::run(p, stream) : Launch<float, 4>::run(p, stream);
+      return launch<Z, 4>(p, backward, stream);
     case 8:
-      return bf16 ? Launch<__nv_bfloat16, 8>::run(p, stream) : Launch<float, 8>::run(p, stream);
+      return launch<Z, 8>(p, backward, stream);
     case 16:
-      return bf16 ? Launch<__nv_bfloat16, 16>::run(p, stream) : Launch<float, 16>::run(p, stream);
+      return launch<Z, 16>(p, backward, stream);
     default:
-      return bf16 ? Launch<__nv_bfloat16, 0>::run(p, stream) : Launch<float, 0>::run(p, stream);
+      return launch<Z, 0>(p, backward, stream);
   }
 }
 
-template <typename Z, int kCached>
-struct Forward {
-  static void run(const LayerNormParams& p, cudaStream_t s) { launch_fwd<Z, kCached>(p, s); }
-};
-template <typename Z, int kCached>
-struct Backward {
-  static void run(const LayerNormParams& p, cudaStream_t s) { launch_bwd<Z, kCached>(p, s); }
-};
+void launch_for(const LayerNormParams& p, bool backward, cudaStream_t stream) {
+  if (p.dtype == CudaDtype::kBFloat16)
+    launch_for_width<__nv_bfloat16>(p, backward, stream);
+  else
+    launch_for_width<float>(p, backward, stream);
+}
 
 }  // namespace
 
@@ -260,10 +257,8 @@ int64_t layer_norm_partial_floats(const LayerNormParams& p) {
   return int64_t(bwd_blocks(p)) * 2 * p.channels;
 }
 
-void layer_norm_fwd(const LayerNormParams& p, cudaStream_t stream) { dispatch<Forward>(p, stream); }
+void layer_norm_fwd(const LayerNormParams& p, cudaStream_t stream) { launch_for(p, false, stream); }
 
-void layer_norm_bwd(const LayerNormParams& p, cudaStream_t stream) {
-  dispatch<Backward>(p, stream);
-}
+void layer_norm_bwd(const LayerNormParams& p, cudaStream_t stream) { launch_for(p, true, stream); }
 
 }  // namespace vmunet

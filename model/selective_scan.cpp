@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "model/scan_autograd.h"
+#include "model/scan_delta.h"
 #ifdef VMUNET_CUDA
 #include "model/selective_scan_cuda.h"
 #endif
@@ -28,7 +29,12 @@ struct Shapes {
   int64_t batch, channels, groups, length, dstate;
 };
 
-// `delta` (batch, channels, length) or, for a projected Δ, a tensor of that shape's sizes only.
+void check_device(const torch::Tensor& t, const torch::Tensor& u) {
+  TORCH_CHECK(t.device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
+              ", found one on ", t.device());
+}
+
+// `delta`: Δ's sizes (batch, channels, length) (ScanDelta::sizes for a projected Δ).
 Shapes check_inputs(const torch::Tensor& u, torch::IntArrayRef delta, const torch::Tensor& A,
                     const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                     const torch::Tensor& delta_bias, const ScanOrder& order) {
@@ -50,15 +56,8 @@ Shapes check_inputs(const torch::Tensor& u, torch::IntArrayRef delta, const torc
   check_shape(C, "C", {s.batch, s.groups, s.dstate, s.length});
   check_shape(D, "D", {s.channels});
   check_shape(delta_bias, "delta_bias", {s.channels});
-  for (const auto* t : {&A, &B, &C, &D, &delta_bias})
-    TORCH_CHECK(t->device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
-                ", found one on ", t->device());
+  for (const auto* t : {&A, &B, &C, &D, &delta_bias}) check_device(*t, u);
   return s;
-}
-
-void check_device(const torch::Tensor& t, const torch::Tensor& u) {
-  TORCH_CHECK(t.device() == u.device(), "selective_scan: all inputs must be on ", u.device(),
-              ", found one on ", t.device());
 }
 
 // The kernels give du one row per channel; groups sharing a slice of u add theirs, in group order.
@@ -126,12 +125,6 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
   }
 };
 
-// Δ given (delta), or projected inside the CPU kernels (selective_scan_dt.h: dt_in and dt_w, whose
-// shapes give Δ's); the other is undefined.
-struct CpuDelta {
-  torch::Tensor delta, dt_in, dt_w;
-};
-
 Shapes check_dt_inputs(const torch::Tensor& u, const torch::Tensor& dt_in,
                        const torch::Tensor& dt_w, const torch::Tensor& A, const torch::Tensor& B,
                        const torch::Tensor& C, const torch::Tensor& D,
@@ -143,8 +136,8 @@ Shapes check_dt_inputs(const torch::Tensor& u, const torch::Tensor& dt_in,
               shape_str(dt_in), " and ", shape_str(dt_w));
   check_device(dt_in, u);
   check_device(dt_w, u);
-  const Shapes s = check_inputs(u, {dt_in.size(0), dt_w.size(0) * dt_w.size(1), dt_in.size(3)}, A,
-                                B, C, D, delta_bias, order);
+  const Shapes s =
+      check_inputs(u, ScanDelta{{}, dt_in, dt_w}.sizes(), A, B, C, D, delta_bias, order);
   TORCH_CHECK(dt_in.size(1) == s.groups, "selective_scan_dt: dt_in has ", dt_in.size(1),
               " groups, B has ", s.groups);
   return s;
@@ -158,7 +151,7 @@ void fill_dt_params(P& p, const torch::Tensor& dt_in, const torch::Tensor& dt_w)
 }
 
 torch::Tensor cpu_forward(const Shapes& s, const ScanOrder& order, const torch::Tensor& u,
-                          const CpuDelta& delta, const torch::Tensor& A, const torch::Tensor& B,
+                          const ScanDelta& delta, const torch::Tensor& A, const torch::Tensor& B,
                           const torch::Tensor& C, const torch::Tensor& D,
                           const torch::Tensor& delta_bias) {
   const auto dt = u.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
@@ -181,7 +174,7 @@ torch::Tensor cpu_forward(const Shapes& s, const ScanOrder& order, const torch::
 
 // Gradients in input order: u, then delta's (or dt_in's and dt_w's), A, B, C, D, delta_bias.
 std::vector<torch::Tensor> cpu_backward(const Shapes& s, const ScanOrder& order,
-                                        const torch::Tensor& u, const CpuDelta& delta,
+                                        const torch::Tensor& u, const ScanDelta& delta,
                                         const torch::Tensor& A, const torch::Tensor& B,
                                         const torch::Tensor& C, const torch::Tensor& D,
                                         const torch::Tensor& delta_bias, const torch::Tensor& dy) {

@@ -8,20 +8,11 @@
 #include <c10/cuda/CUDAGuard.h>
 
 #include "model/cuda_element_torch.h"
+#include "model/scan_delta.h"
 #include "model/selective_scan_cuda_params.h"
 
 namespace vmunet {
 namespace {
-
-// Δ given (delta), or projected inside the kernels (dt_in and dt_w); the other is undefined.
-struct DeltaSource {
-  torch::Tensor delta, dt_in, dt_w;
-  // (batch, channels, length)
-  std::vector<int64_t> sizes() const {
-    if (delta.defined()) return delta.sizes().vec();
-    return {dt_in.size(0), dt_w.size(0) * dt_w.size(1), dt_in.size(3)};
-  }
-};
 
 // The kernels' parameters and the converted tensors and workspace they point into.
 struct ScanProblem {
@@ -30,7 +21,7 @@ struct ScanProblem {
   torch::Tensor workspace;
 };
 
-ScanProblem make_problem(const torch::Tensor& u, const DeltaSource& delta, const torch::Tensor& A,
+ScanProblem make_problem(const torch::Tensor& u, const ScanDelta& delta, const torch::Tensor& A,
                          const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                          const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
                          bool backward, float* tile_states) {
@@ -105,7 +96,7 @@ torch::Tensor u_per_channel(const torch::Tensor& u, const std::vector<int64_t>& 
       .reshape(sizes);
 }
 
-torch::Tensor fwd(const torch::Tensor& u, const DeltaSource& delta, const torch::Tensor& A,
+torch::Tensor fwd(const torch::Tensor& u, const ScanDelta& delta, const torch::Tensor& A,
                   const torch::Tensor& B, const torch::Tensor& C, const torch::Tensor& D,
                   const torch::Tensor& delta_bias, const ScanOrder& order, int chunks,
                   torch::Tensor* tile_states) {
@@ -127,7 +118,7 @@ torch::Tensor fwd(const torch::Tensor& u, const DeltaSource& delta, const torch:
   return y;
 }
 
-std::vector<torch::Tensor> bwd(const torch::Tensor& u, const DeltaSource& delta,
+std::vector<torch::Tensor> bwd(const torch::Tensor& u, const ScanDelta& delta,
                                const torch::Tensor& A, const torch::Tensor& B,
                                const torch::Tensor& C, const torch::Tensor& D,
                                const torch::Tensor& delta_bias, const torch::Tensor& dy,
