@@ -140,6 +140,10 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
                k.lane);
     stage_shared<T>(bc, p, k, l0, 0, 2 * kScanStates + p.dt_rank);
     cp_async_commit();
+    if (t > k.t_begin) {
+      prefetch_rows(u, p.seq_channel_stride, k.rows, l0 - kScanTile, p.length, k.rev, k.lane);
+      prefetch_rows(dy, p.seq_channel_stride, k.rows, l0 - kScanTile, p.length, k.rev, k.lane);
+    }
 #pragma unroll
     for (int i = 0; i < kHalf; ++i)
       h[i] =
@@ -162,7 +166,11 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       advance<false>(h, A2, step, stepu, Bs, Cs, sub * kSub, y);
     }
 
-    // 2b: kSub positions at a time from the tile's end.
+    // 2b: kSub positions at a time from the tile's end. State by state, h and a are recomputed
+    // forward from the checkpoint and g is stepped back through them; the sums over states (sB,
+    // sA) and the dB, dC terms wait in registers until every state is done. Walking states in the
+    // outer loop keeps one state's B and C in registers (two 16-byte loads) and only kSub of its
+    // h and a live at a time.
 #pragma unroll 1
     for (int sub = kSubTiles - 1; sub >= 0; --sub) {
       const int q = sub * kSub;
@@ -170,43 +178,46 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       load4(u_row + q, uu);
       load4(step_row + q, step);
       load4(dy_row + q, dyv);
+      float sB[kSub], sA[kSub], v[kSub][kHalf];
 #pragma unroll
-      for (int j = 0; j < kSub; ++j) stepu[j] = step[j] * uu[j];
-      float hs[kSub][kHalf], as[kSub][kHalf];  // h and a at positions q .. q + kSub - 1
+      for (int j = 0; j < kSub; ++j) {
+        stepu[j] = step[j] * uu[j];
+        sB[j] = 0.f;
+        sA[j] = 0.f;
+      }
 #pragma unroll
       for (int i = 0; i < kHalf; ++i) {
-        float b[kSub];
+        float b[kSub], c[kSub], a[kSub], hs[kSub];
         load4(Bs + i * kScanTile + q, b);
-        float prev = ck[(sub * kHalf + i) * kWarp];
+        load4(Cs + i * kScanTile + q, c);
+        const float h0 = ck[(sub * kHalf + i) * kWarp];
+        float prev = h0;
 #pragma unroll
         for (int j = 0; j < kSub; ++j) {
-          as[j][i] = exp2f(step[j] * A2[i]);
-          prev = fmaf(as[j][i], prev, stepu[j] * b[j]);
-          hs[j][i] = prev;
+          a[j] = decay_exp2(step[j] * A2[i]);
+          prev = fmaf(a[j], prev, stepu[j] * b[j]);
+          hs[j] = prev;
+        }
+#pragma unroll
+        for (int j = kSub - 1; j >= 0; --j) {
+          const float g = fmaf(c[j], dyv[j], rho[i]);
+          rho[i] = a[j] * g;
+          const float gah = rho[i] * (j > 0 ? hs[j - 1] : h0);
+          sB[j] = fmaf(g, b[j], sB[j]);
+          sA[j] = fmaf(A2[i], gah, sA[j]);
+          dA[i] = fmaf(gah, step[j], dA[i]);
+          const float gB = g * stepu[j], gC = dyv[j] * hs[j];
+          v[j][i] = (c_lane ? gC : gB) + __shfl_xor_sync(kFullMask, c_lane ? gB : gC, kHalf);
         }
       }
       float du[kSub], dd[kSub];
 #pragma unroll
-      for (int j = kSub - 1; j >= 0; --j) {
-        float sB = 0.f, sA = 0.f, v[kHalf];
-#pragma unroll
-        for (int i = 0; i < kHalf; ++i) {
-          const float Bn = Bs[i * kScanTile + q + j], Cn = Cs[i * kScanTile + q + j];
-          const float g = fmaf(Cn, dyv[j], rho[i]);
-          const float h_prev = j > 0 ? hs[j - 1][i] : ck[(sub * kHalf + i) * kWarp];
-          const float gah = g * as[j][i] * h_prev;
-          sB = fmaf(g, Bn, sB);
-          sA = fmaf(A2[i], gah, sA);
-          dA[i] = fmaf(gah, step[j], dA[i]);
-          rho[i] = as[j][i] * g;
-          const float gB = g * stepu[j], gC = dyv[j] * hs[j][i];
-          v[i] = (c_lane ? gC : gB) + __shfl_xor_sync(kFullMask, c_lane ? gB : gC, kHalf);
-        }
-        red[(q + j) % kRedPos] = sum_rows_transposed(v, k.lane);
-        sB += __shfl_xor_sync(kFullMask, sB, kWarpRows);
-        sA += __shfl_xor_sync(kFullMask, sA, kWarpRows);
-        du[j] = fmaf(step[j], sB, D * dyv[j]);
-        dd[j] = fmaf(uu[j], sB, sA * kLn2) * softplus_grad_from_value(step[j]);
+      for (int j = 0; j < kSub; ++j) {
+        red[(q + j) % kRedPos] = sum_rows_transposed(v[j], k.lane);
+        const float sBj = sB[j] + __shfl_xor_sync(kFullMask, sB[j], kWarpRows);
+        const float sAj = sA[j] + __shfl_xor_sync(kFullMask, sA[j], kWarpRows);
+        du[j] = fmaf(step[j], sBj, D * dyv[j]);
+        dd[j] = fmaf(uu[j], sBj, sAj * kLn2) * softplus_grad_from_value(step[j]);
         dD = fmaf(dyv[j], uu[j], dD);
         dbias += dd[j];
       }
@@ -273,7 +284,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
       const float st = step_row[pos], d = dy_row[pos];
 #pragma unroll
       for (int i = 0; i < kHalf; ++i)
-        r[i] = exp2f(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
+        r[i] = decay_exp2(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
     }
     __syncthreads();
   }
