@@ -51,11 +51,19 @@ PatchExpandImpl::PatchExpandImpl(int64_t in_dim, int64_t out_dim_, int64_t scale
 
 torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
-  auto y = expand->forward(x)
-               .view({B, H, W, scale, scale, out_dim})
-               .permute({0, 1, 3, 2, 4, 5})
-               .reshape({B, H * scale, W * scale, out_dim});
-  return layer_norm(y, norm);
+  return layer_norm(tokens_to_grid(expand->forward(x).view({B, H, W, scale, scale, out_dim})),
+                    norm);
+}
+
+torch::Tensor PatchExpandImpl::forward_tokens(const torch::Tensor& x) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
+  return layer_norm(expand->forward(x).view({B, H, W, scale, scale, out_dim}), norm);
+}
+
+torch::Tensor tokens_to_grid(const torch::Tensor& tokens) {
+  const int64_t B = tokens.size(0), H = tokens.size(1), W = tokens.size(2);
+  const int64_t s = tokens.size(3), C = tokens.size(5);
+  return tokens.permute({0, 1, 3, 2, 4, 5}).reshape({B, H * s, W * s, C});
 }
 
 }  // namespace vmunet

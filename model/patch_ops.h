@@ -31,11 +31,19 @@ TORCH_MODULE(PatchMerging2D);
 class PatchExpandImpl : public torch::nn::Module {
  public:
   PatchExpandImpl(int64_t in_dim, int64_t out_dim, int64_t scale);
+  // (B, H, W, in) -> (B, H·scale, W·scale, out).
   torch::Tensor forward(const torch::Tensor& x);
+  // The same normalised tokens before they are laid out on the finer grid: (B, H, W, scale,
+  // scale, out). LayerNorm, and any per-token map after it, commutes with that layout; the final
+  // projection runs its 1×1 convolution first and permutes only the class maps.
+  torch::Tensor forward_tokens(const torch::Tensor& x);
   int64_t out_dim, scale;
   torch::nn::Linear expand{nullptr};
   torch::nn::LayerNorm norm{nullptr};
 };
 TORCH_MODULE(PatchExpand);
+
+// (B, H, W, scale, scale, C) -> (B, H·scale, W·scale, C): PatchExpand's tokens on their grid.
+torch::Tensor tokens_to_grid(const torch::Tensor& tokens);
 
 }  // namespace vmunet

@@ -197,11 +197,11 @@ __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t str
   const int l = l0 + lane;
   const bool in = l < length;
   const int m = seq_pos(l, length, rev);
+  // One pointer stepped row by row: indexing src + r·stride afresh costs a 64-bit multiply and
+  // two parameter loads per row, as many instructions as the copy itself.
+  const T* at = src + m;
+  const int live = in ? rows : 0;
   if constexpr (std::is_same_v<T, float>) {
-    // One pointer stepped row by row: indexing src + r·stride afresh costs a 64-bit multiply and
-    // two parameter loads per row, as many instructions as the copy itself.
-    const float* at = src + m;
-    const int live = in ? rows : 0;
 #pragma unroll
     for (int r = 0; r < kWarpRows; ++r, at += stride) {
       float* d = dst + r * kRow + lane;
@@ -213,7 +213,7 @@ __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t str
   } else {
     float v[kWarpRows];
 #pragma unroll
-    for (int r = 0; r < kWarpRows; ++r) v[r] = in && r < rows ? to_float(src[r * stride + m]) : 0.f;
+    for (int r = 0; r < kWarpRows; ++r, at += stride) v[r] = r < live ? to_float(*at) : 0.f;
 #pragma unroll
     for (int r = 0; r < kWarpRows; ++r) dst[r * kRow + lane] = v[r];
   }
@@ -299,8 +299,8 @@ __device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* 
                                            int l0, int length, bool rev, int lane) {
   const int l = l0 + lane;
   if (l >= length) return;
-  const int m = seq_pos(l, length, rev);
-  for (int r = 0; r < rows; ++r) dst[r * stride + m] = from_float<T>(src[r * kRow + lane]);
+  T* at = dst + seq_pos(l, length, rev);
+  for (int r = 0; r < rows; ++r, at += stride) *at = from_float<T>(src[r * kRow + lane]);
 }
 
 // Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
@@ -428,12 +428,14 @@ __device__ __forceinline__ void fetch_next(NextTile<T>& f, const SelectiveScanCu
   const bool in = l < p.length;
   const int m = seq_pos(l, p.length, k.rev);
   const T zero = from_float<T>(0.f);
-  const T* delta = static_cast<const T*>(p.delta) + k.seq_row0;
+  const T* u_at = u + m;
+  const T* delta_at = static_cast<const T*>(p.delta) + k.seq_row0 + m;
+  const int live = in ? k.rows : 0;
 #pragma unroll
-  for (int r = 0; r < kWarpRows; ++r) {
-    const bool row = in && r < k.rows;
-    f.rows[0][r] = row ? u[r * p.seq_channel_stride + m] : zero;
-    f.rows[1][r] = row && p.dt_rank == 0 ? delta[r * p.seq_channel_stride + m] : zero;
+  for (int r = 0; r < kWarpRows;
+       ++r, u_at += p.seq_channel_stride, delta_at += p.seq_channel_stride) {
+    f.rows[0][r] = r < live ? *u_at : zero;
+    f.rows[1][r] = r < live && p.dt_rank == 0 ? *delta_at : zero;
   }
   const int count = sweep_shared_rows(p, with_c);
 #pragma unroll
