@@ -299,8 +299,8 @@ __device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* 
                                            int l0, int length, bool rev, int lane) {
   const int l = l0 + lane;
   if (l >= length) return;
-  T* at = dst + seq_pos(l, length, rev);
-  for (int r = 0; r < rows; ++r, at += stride) *at = from_float<T>(src[r * kRow + lane]);
+  const int m = seq_pos(l, length, rev);
+  for (int r = 0; r < rows; ++r) dst[r * stride + m] = from_float<T>(src[r * kRow + lane]);
 }
 
 // Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
