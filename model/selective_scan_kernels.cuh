@@ -300,7 +300,14 @@ __device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* 
   const int l = l0 + lane;
   if (l >= length) return;
   const int m = seq_pos(l, length, rev);
-  for (int r = 0; r < rows; ++r) dst[r * stride + m] = from_float<T>(src[r * kRow + lane]);
+  // Measured on the H200 (stage-1 shape): a pointer stepped row by row makes the bf16 scans
+  // faster (inference 1911 → 1963 img/s) and the fp32 forward slower (0.88 → 0.96 ms).
+  if constexpr (std::is_same_v<T, float>) {
+    for (int r = 0; r < rows; ++r) dst[r * stride + m] = src[r * kRow + lane];
+  } else {
+    T* at = dst + m;
+    for (int r = 0; r < rows; ++r, at += stride) *at = from_float<T>(src[r * kRow + lane]);
+  }
 }
 
 // Replaces the staged delta row of the lane's channel by the step softplus(delta + bias), in
