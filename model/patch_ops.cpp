@@ -19,15 +19,22 @@ nn::Linear linear_no_bias(int64_t in, int64_t out) {
   init::linear_(l->weight);
   return l;
 }
+constexpr int64_t kPatch = 4;  // PatchEmbed2D's kernel and stride
 }  // namespace
 
 PatchEmbed2DImpl::PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim) {
-  proj = register_module("proj", nn::Conv2d(nn::Conv2dOptions(in_chans, embed_dim, 4).stride(4)));
+  proj = register_module("proj",
+                         nn::Conv2d(nn::Conv2dOptions(in_chans, embed_dim, kPatch).stride(kPatch)));
   norm = register_module("norm", layer_norm_module(embed_dim));
 }
 
 torch::Tensor PatchEmbed2DImpl::forward(const torch::Tensor& x) {
-  return layer_norm(proj->forward(x).permute({0, 2, 3, 1}), norm);
+  const int64_t B = x.size(0), C = x.size(1), H = x.size(2) / kPatch, W = x.size(3) / kPatch;
+  const auto patches = x.reshape({B, C, H, kPatch, W, kPatch})
+                           .permute({0, 2, 4, 1, 3, 5})
+                           .reshape({B, H, W, C * kPatch * kPatch});
+  const auto& kernel = proj->weight;
+  return layer_norm(torch::linear(patches, kernel.view({kernel.size(0), -1}), proj->bias), norm);
 }
 
 PatchMerging2DImpl::PatchMerging2DImpl(int64_t dim) {

@@ -5,7 +5,10 @@
 
 namespace vmunet {
 
-// Conv2d(in, C, 4, stride 4) -> NHWC -> LayerNorm(C). (B, 3, H, W) -> (B, H/4, W/4, C).
+// Conv2d(in, C, 4, stride 4) -> NHWC -> LayerNorm(C). (B, 3, H, W) -> (B, H/4, W/4, C). The
+// convolution's patches do not overlap, so it runs as one matrix product of every patch's
+// (channel, row, column) values with the flattened kernel, which writes channels-last directly:
+// as a convolution it wrote NCHW for a permuting copy, with a separate bias pass.
 class PatchEmbed2DImpl : public torch::nn::Module {
  public:
   PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim);
