@@ -82,8 +82,8 @@ __device__ __forceinline__ void cp_async_wait() {
 
 // exp2(x) as the one MUFU.EX2 instruction. exp2f also handles results below 2^-126 without
 // flushing them, at three more instructions per call; here those results are decays under 1e-38,
-// whose products with a state are lost in the next addition anyway. The scan spends most of its
-// issue slots on this call (two per state and position in the backward).
+// whose products with a state are lost in the next addition anyway. The scan makes this call once
+// per state and position in every pass over a tile (twice in the backward).
 __device__ __forceinline__ float decay_exp2(float x) {
   float r;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
@@ -97,8 +97,8 @@ __device__ __forceinline__ float log2_approx(float x) {
 }
 
 // mamba's softplus, ln(1 + e^z), linear above 20; from the MUFU's exp2 and log2 rather than expf
-// and log1pf, whose forty-odd instructions per call took a quarter of the forward's issue slots
-// (one call per channel and position). ln(1 + e) through log2(1 + e) loses its relative
+// and log1pf, whose forty-odd instructions per call were about a fifth of the forward's (one call
+// per channel and position). ln(1 + e) through log2(1 + e) loses its relative
 // precision as e shrinks, and Δ lives there (e of 0.001 to 0.1 at initialisation): below 1/16 a
 // series to e⁸ instead. Relative error under 3e-6 for z ≤ 20, against log1pf(expf(z)).
 __device__ __forceinline__ float softplus(float z) {
@@ -301,7 +301,7 @@ __device__ __forceinline__ void write_rows(T* dst, int64_t stride, const float* 
   if (l >= length) return;
   const int m = seq_pos(l, length, rev);
   // Measured on the H200 (stage-1 shape): a pointer stepped row by row makes the bf16 scans
-  // faster (inference 1911 → 1963 img/s) and the fp32 forward slower (0.88 → 0.96 ms).
+  // faster (bf16 inference 1911 → 1963 img/s) and the fp32 forward slower (0.88 → 0.96 ms).
   if constexpr (std::is_same_v<T, float>) {
     for (int r = 0; r < rows; ++r) dst[r * stride + m] = src[r * kRow + lane];
   } else {
