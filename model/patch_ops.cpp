@@ -20,6 +20,13 @@ nn::Linear linear_no_bias(int64_t in, int64_t out) {
   return l;
 }
 constexpr int64_t kPatch = 4;  // PatchEmbed2D's kernel and stride
+
+// (B, H, W, scale, scale, C) -> (B, H·scale, W·scale, C): PatchExpand's tokens on their grid.
+torch::Tensor tokens_to_grid(const torch::Tensor& tokens) {
+  const int64_t B = tokens.size(0), H = tokens.size(1), W = tokens.size(2);
+  const int64_t s = tokens.size(3), C = tokens.size(5);
+  return tokens.permute({0, 1, 3, 2, 4, 5}).reshape({B, H * s, W * s, C});
+}
 }  // namespace
 
 PatchEmbed2DImpl::PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim) {
@@ -65,12 +72,6 @@ torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
 torch::Tensor PatchExpandImpl::forward_tokens(const torch::Tensor& x) {
   const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
   return layer_norm(expand->forward(x).view({B, H, W, scale, scale, out_dim}), norm);
-}
-
-torch::Tensor tokens_to_grid(const torch::Tensor& tokens) {
-  const int64_t B = tokens.size(0), H = tokens.size(1), W = tokens.size(2);
-  const int64_t s = tokens.size(3), C = tokens.size(5);
-  return tokens.permute({0, 1, 3, 2, 4, 5}).reshape({B, H * s, W * s, C});
 }
 
 }  // namespace vmunet

@@ -46,7 +46,4 @@ class PatchExpandImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchExpand);
 
-// (B, H, W, scale, scale, C) -> (B, H·scale, W·scale, C): PatchExpand's tokens on their grid.
-torch::Tensor tokens_to_grid(const torch::Tensor& tokens);
-
 }  // namespace vmunet

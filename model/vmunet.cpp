@@ -69,13 +69,15 @@ torch::Tensor VMUNetImpl::forward(torch::Tensor x) {
     if (i > 0) x = x + skips[S - i];
     x = layers_up[i]->as<VSSLayerUp>()->forward(x);
   }
-  // The 1×1 convolution maps each token on its own, as the LayerNorm before it: both run on the
-  // expanded tokens in their (B, H, W, 4, 4, C) order, and only the num_classes maps, not the
-  // dims[0] / 4 channels, are permuted onto the full-resolution grid (in forward and backward).
+  return head(x);
+}
+
+torch::Tensor VMUNetImpl::head(const torch::Tensor& x) {
   const auto& conv = final_conv->weight;
   const auto logits = torch::linear(final_up->forward_tokens(x),
                                     conv.view({conv.size(0), conv.size(1)}), final_conv->bias);
-  return tokens_to_grid(logits).permute({0, 3, 1, 2}).contiguous();
+  const int64_t B = logits.size(0), H = logits.size(1), W = logits.size(2), s = logits.size(3);
+  return logits.permute({0, 5, 1, 3, 2, 4}).reshape({B, logits.size(5), H * s, W * s});
 }
 
 void VMUNetImpl::set_recompute(bool on) {

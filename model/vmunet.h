@@ -26,6 +26,12 @@ class VMUNetImpl : public torch::nn::Module {
   // (B, num_classes, H, W): the final 1×1 convolution's output.
   torch::Tensor forward(torch::Tensor x);
 
+  // The 4× final projection: the last decoder stage's (B, H/4, W/4, dims[0]) -> logits (B,
+  // num_classes, H, W). final_up's LayerNorm and final_conv's 1×1 convolution both act on each
+  // token alone, so they run on the expanded tokens in their (B, H/4, W/4, 4, 4, C) order and
+  // only the class maps, not the dims[0] / 4 channels, are permuted onto the full-resolution grid.
+  torch::Tensor head(const torch::Tensor& x);
+
   // sigmoid(logits) for one class, the logits themselves otherwise (as the official model).
   torch::Tensor output(const torch::Tensor& logits) const;
 

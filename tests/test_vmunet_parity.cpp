@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "model/layer_norm.h"
 #include "model/safetensors.h"
 #include "model/vmunet.h"
 #include "model/weights.h"
@@ -63,6 +64,32 @@ TEST_F(VMUNetParity, LogitsAndGradientsMatchOnTheGpu) {
   for (const auto& p : net->named_parameters())
     EXPECT_LT(test::rel_error(p.value().grad().cpu(), file.tensors.at("grad." + p.key())), tol)
         << "grad." << p.key();
+}
+
+// The patch embedding (one matrix product over the patches) and the head (LayerNorm and 1×1
+// convolution on the tokens before they are laid out) against the operators they replace, with
+// several classes so that a misplaced class or position shows.
+TEST(VMUNetLayout, EmbeddingAndHeadMatchConvolutionsOnTheGrid) {
+  torch::manual_seed(5);
+  ModelConfig c;
+  c.dims = {16, 32, 64, 128};
+  c.num_classes = 3;
+  VMUNet net(c);
+  const auto image = torch::randn({2, 3, 20, 28});
+  auto& embed = net->patch_embed;
+  const auto embedded = layer_norm(embed->proj->forward(image).permute({0, 2, 3, 1}), embed->norm);
+  EXPECT_LT(test::rel_error(embed->forward(image), embedded), 1e-6);
+
+  const auto tokens = torch::randn({2, 5, 7, 16}, torch::requires_grad());
+  const auto logits = net->head(tokens);
+  const auto reference =
+      net->final_conv->forward(net->final_up->forward(tokens).permute({0, 3, 1, 2}));
+  ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3, 20, 28}));
+  EXPECT_LT(test::rel_error(logits, reference), 1e-6);
+  const auto dy = torch::randn(logits.sizes());
+  const auto grad = torch::autograd::grad({logits}, {tokens}, {dy})[0];
+  const auto grad_ref = torch::autograd::grad({reference}, {tokens}, {dy})[0];
+  EXPECT_LT(test::rel_error(grad, grad_ref), 1e-6);
 }
 
 // Stochastic depth: linspace(0, rate, Σ depths) over encoder blocks, reversed over decoder blocks.
