@@ -64,14 +64,15 @@ PatchExpandImpl::PatchExpandImpl(int64_t in_dim, int64_t out_dim_, int64_t scale
 }
 
 torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
-  const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
-  return layer_norm(tokens_to_grid(expand->forward(x).view({B, H, W, scale, scale, out_dim})),
-                    norm);
+  return layer_norm(tokens_to_grid(expanded(x)), norm);
 }
 
 torch::Tensor PatchExpandImpl::forward_tokens(const torch::Tensor& x) {
-  const int64_t B = x.size(0), H = x.size(1), W = x.size(2);
-  return layer_norm(expand->forward(x).view({B, H, W, scale, scale, out_dim}), norm);
+  return layer_norm(expanded(x), norm);
+}
+
+torch::Tensor PatchExpandImpl::expanded(const torch::Tensor& x) {
+  return expand->forward(x).view({x.size(0), x.size(1), x.size(2), scale, scale, out_dim});
 }
 
 }  // namespace vmunet

@@ -43,6 +43,10 @@ class PatchExpandImpl : public torch::nn::Module {
   int64_t out_dim, scale;
   torch::nn::Linear expand{nullptr};
   torch::nn::LayerNorm norm{nullptr};
+
+ private:
+  // expand(x) as (B, H, W, scale, scale, out), before the LayerNorm.
+  torch::Tensor expanded(const torch::Tensor& x);
 };
 TORCH_MODULE(PatchExpand);
 

@@ -194,7 +194,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
         float prev = h0;
 #pragma unroll
         for (int j = 0; j < kSub; ++j) {
-          a[j] = decay_exp2(step[j] * A2[i]);
+          a[j] = exp2_ftz(step[j] * A2[i]);
           prev = fmaf(a[j], prev, stepu[j] * b[j]);
           hs[j] = prev;
         }
@@ -284,7 +284,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
       const float st = step_row[pos], d = dy_row[pos];
 #pragma unroll
       for (int i = 0; i < kHalf; ++i)
-        r[i] = decay_exp2(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
+        r[i] = exp2_ftz(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
     }
     __syncthreads();
   }

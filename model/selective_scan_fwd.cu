@@ -42,7 +42,7 @@ __global__ void selective_scan_chunk_chain_kernel(const SelectiveScanCudaParams 
     const int64_t at = state_index(p, b, chunk, p.chunks, n, c);
     const float local = state[at];
     state[at] = carry;
-    carry = fmaf(decay_exp2(A2 * stepsum[(int64_t(b) * p.chunks + chunk) * p.channels + c]), carry,
+    carry = fmaf(exp2_ftz(A2 * stepsum[(int64_t(b) * p.chunks + chunk) * p.channels + c]), carry,
                  local);
   }
 }

@@ -80,11 +80,11 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
-// exp2(x) as the one MUFU.EX2 instruction. exp2f also handles results below 2^-126 without
-// flushing them, at three more instructions per call; here those results are decays under 1e-38,
-// whose products with a state are lost in the next addition anyway. The scan makes this call once
-// per state and position in every pass over a tile (twice in the backward).
-__device__ __forceinline__ float decay_exp2(float x) {
+// exp2(x) as the one MUFU.EX2 instruction, results below 2^-126 flushed to zero. exp2f keeps them
+// at three more instructions per call; here they are decays (or softplus's e^z) under 1e-38, lost
+// in the next addition anyway. The scan makes this call once per state and position in every pass
+// over a tile (twice in the backward).
+__device__ __forceinline__ float exp2_ftz(float x) {
   float r;
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
   return r;
@@ -102,7 +102,7 @@ __device__ __forceinline__ float log2_approx(float x) {
 // precision as e shrinks, and Δ lives there (e of 0.001 to 0.1 at initialisation): below 1/16 a
 // series to e⁸ instead. Relative error under 3e-6 for z ≤ 20, against log1pf(expf(z)).
 __device__ __forceinline__ float softplus(float z) {
-  const float e = decay_exp2(z * kLog2e);
+  const float e = exp2_ftz(z * kLog2e);
   float series = -1.f / 8;  // e − e²/2 + e³/3 − … − e⁸/8
   for (const float c : {1.f / 7, -1.f / 6, 1.f / 5, -1.f / 4, 1.f / 3, -1.f / 2, 1.f})
     series = fmaf(series, e, c);
@@ -114,7 +114,7 @@ __device__ __forceinline__ float softplus(float z) {
 __device__ __forceinline__ float softplus_grad_from_value(float sp) {
   float series = -1.f / 720;  // sp − sp²/2 + sp³/6 − … − sp⁶/720
   for (const float c : {1.f / 120, -1.f / 24, 1.f / 6, -1.f / 2, 1.f}) series = fmaf(series, sp, c);
-  return sp < 0.0625f ? series * sp : 1.f - decay_exp2(-sp * kLog2e);
+  return sp < 0.0625f ? series * sp : 1.f - exp2_ftz(-sp * kLog2e);
 }
 
 // ---- block geometry ----
@@ -385,7 +385,7 @@ __device__ __forceinline__ void advance(float (&h)[kHalf], const float (&A2)[kHa
     if (kOutput) load4(Cs + i * kScanTile + q, c);
 #pragma unroll
     for (int j = 0; j < kSub; ++j) {
-      h[i] = fmaf(decay_exp2(step[j] * A2[i]), h[i], stepu[j] * b[j]);
+      h[i] = fmaf(exp2_ftz(step[j] * A2[i]), h[i], stepu[j] * b[j]);
       if (kOutput) y[j] = fmaf(c[j], h[i], y[j]);
     }
   }
