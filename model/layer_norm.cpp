@@ -40,7 +40,10 @@ torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::
                             const torch::Tensor& z, const torch::Tensor& weight,
                             const torch::Tensor& bias, double eps) {
   const int64_t C = x.size(-1);
-  const auto x2 = x.to(torch::kFloat).reshape({-1, C}).contiguous();
+  // The CUDA kernels widen bfloat16 x in registers, as a conversion would, without writing (and
+  // keeping for the backward) a float32 copy.
+  const bool as_is = x.is_cuda() && x.scalar_type() == torch::kBFloat16;
+  const auto x2 = (as_is ? x : x.to(torch::kFloat)).reshape({-1, C}).contiguous();
   torch::Tensor z2;
   if (z.defined()) {
     z2 = z.reshape({-1, C});  // a view for a chunk of a wider tensor: rows evenly spaced

@@ -1,10 +1,11 @@
 // LayerNorm over the last dimension as torch::nn::LayerNorm computes it, optionally gated by the
 // SiLU of a second tensor:  out = LayerNorm(x) · silu(z).
-// On CUDA (with float32 weight and bias) one warp-per-row kernel does each pass (layer_norm.cu):
-// LibTorch's kernels spend a block per row, a poor fit for the network's 96-channel rows, and the
-// gate would cost three more passes. On the CPU, for float32, one pass per row likewise
-// (layer_norm_cpu.cpp). Elsewhere (double, other devices) LibTorch's ops run. As under autocast, x
-// is normalised in float32; the result is float32, or z's dtype where gated.
+// On CUDA (with float32 weight and bias) one kernel does each pass, a warp per row or, for rows of
+// at most 32 channels, a quarter of one (layer_norm.cu): LibTorch's kernels spend a block per row,
+// a poor fit for the network's 96-channel rows, and the gate would cost three more passes. On the
+// CPU, for float32, one pass per row likewise (layer_norm_cpu.cpp). Elsewhere (double, other
+// devices) LibTorch's ops run. As under autocast, x is normalised in float32; the result is
+// float32, or z's dtype where gated.
 #pragma once
 
 #include <torch/nn/modules/normalization.h>

@@ -18,7 +18,8 @@ LayerNormParams make_params(const torch::Tensor& x, const torch::Tensor& z,
   LayerNormParams p;
   p.rows = x.size(0);
   p.channels = int(x.size(1));
-  p.x = x.data_ptr<float>();
+  p.x_dtype = cuda_dtype(x, "layer_norm", "x");
+  p.x = x.data_ptr();
   if (z.defined()) {
     p.dtype = cuda_dtype(z, "layer_norm", "z");
     p.z = z.data_ptr();
@@ -57,14 +58,14 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   auto p = make_params(x, z, w, b);
   const auto f32 = x.options().dtype(torch::kFloat);
   const auto dout = dout_in.to(z.defined() ? z.scalar_type() : torch::kFloat).contiguous();
-  auto dx = torch::empty(x.sizes(), f32);
+  auto dx = torch::empty(x.sizes(), x.options());
   auto dz = z.defined() ? torch::empty(x.sizes(), z.options()) : torch::Tensor();
   auto dweight = torch::empty({p.channels}, f32), dbias = torch::empty({p.channels}, f32);
   auto partials = torch::empty({layer_norm_partial_floats(p)}, f32);
   p.mean = mean.data_ptr<float>();
   p.rstd = rstd.data_ptr<float>();
   p.dout = dout.data_ptr();
-  p.dx = dx.data_ptr<float>();
+  p.dx = dx.data_ptr();
   if (dz.defined()) p.dz = dz.data_ptr();
   p.dweight = dweight.data_ptr<float>();
   p.dbias = dbias.data_ptr<float>();

@@ -17,9 +17,10 @@ struct LayerNormParams {
   float eps = 1e-5f;
   // Of z, dz, out and dout where there is a gate; out and dout are float32 where there is none.
   CudaDtype dtype = CudaDtype::kFloat32;
-  int64_t z_row_stride = 0;  // z's channels are contiguous
+  CudaDtype x_dtype = CudaDtype::kFloat32;  // of x and dx
+  int64_t z_row_stride = 0;                 // z's channels are contiguous
 
-  const float* x = nullptr;       // (rows, channels)
+  const void* x = nullptr;        // (rows, channels)
   const void* z = nullptr;        // (rows, channels), strided as above; null: no gate
   const float* weight = nullptr;  // (channels)
   const float* bias = nullptr;    // (channels)
@@ -28,7 +29,7 @@ struct LayerNormParams {
   float* rstd = nullptr;          // (rows)
 
   const void* dout = nullptr;  // (rows, channels)
-  float* dx = nullptr;         // (rows, channels)
+  void* dx = nullptr;          // (rows, channels)
   void* dz = nullptr;          // (rows, channels), contiguous
   float* dweight = nullptr;    // (channels)
   float* dbias = nullptr;      // (channels)

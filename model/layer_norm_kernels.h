@@ -15,7 +15,8 @@ struct LayerNormForward {
   torch::Tensor rstd;
 };
 
-// x (rows, channels) float32, contiguous, not empty (layer_norm.cpp takes LibTorch's path there); z
+// x (rows, channels) float32 (or, on CUDA, bfloat16), contiguous, not empty (layer_norm.cpp takes
+// LibTorch's path there); z
 // (optional: undefined for none) (rows, channels) with contiguous channels, float32 (or, on CUDA,
 // bfloat16); weight and bias (channels) float32; all on one device.
 LayerNormForward layer_norm_fwd_cpu(const torch::Tensor& x, const torch::Tensor& z,
@@ -28,7 +29,7 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 
 #endif
 
-// Gradients {dx (float32), dz (z's dtype; undefined without z), dweight, dbias}.
+// Gradients {dx (x's dtype), dz (z's dtype; undefined without z), dweight, dbias}.
 std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const torch::Tensor& x,
                                               const torch::Tensor& mean, const torch::Tensor& rstd,
                                               const torch::Tensor& z, const torch::Tensor& weight,

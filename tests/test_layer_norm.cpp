@@ -94,6 +94,9 @@ TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
 // The network's widths (96 to 1536: one warp walks each row), an odd width, a single row, more
 // rows than the backward has blocks (their sums run in several rounds), and each width of rows
 // kept in registers (up to 128, 256, 512) at its edge, next to the narrowest read again (513).
+// Rows of at most 32 channels share warps, four to one: the final projection's 24 with a last
+// block only partly filled, the narrow kernels' widest row (32) and the next (33), an odd narrow
+// width.
 INSTANTIATE_TEST_SUITE_P(
     Cases, CudaLayerNorm,
     ::testing::Values(Case{4096, 96, false, torch::kFloat}, Case{300, 40, false, torch::kFloat},
@@ -102,7 +105,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{70000, 24, true, torch::kFloat}, Case{64, 1536, true, torch::kBFloat16},
                       Case{333, 40, true, torch::kBFloat16}, Case{500, 256, true, torch::kFloat},
                       Case{500, 257, false, torch::kFloat}, Case{300, 512, true, torch::kBFloat16},
-                      Case{300, 513, true, torch::kFloat}));
+                      Case{300, 513, true, torch::kFloat}, Case{70001, 24, false, torch::kFloat},
+                      Case{1000, 32, false, torch::kBFloat16}, Case{1000, 33, true, torch::kFloat},
+                      Case{77, 5, true, torch::kBFloat16}));
 
 class CpuLayerNorm : public ::testing::TestWithParam<Case> {};
 
@@ -131,8 +136,8 @@ TEST(CpuLayerNorm, SameResultOnOneAndTwoThreads) {
 
 TEST(CudaLayerNorm, BackwardIsBitwiseDeterministic) {
   SKIP_WITHOUT_GPU();
-  for (const Case& c :
-       {Case{20000, 96, false, torch::kFloat}, Case{20000, 96, true, torch::kFloat}}) {
+  for (const Case& c : {Case{20000, 96, false, torch::kFloat}, Case{20000, 96, true, torch::kFloat},
+                        Case{20001, 24, false, torch::kFloat}}) {
     const auto first = run(c, true), second = run(c, true);
     EXPECT_TRUE(torch::equal(first.out, second.out)) << c;
     for (size_t i = 0; i < first.grads.size(); ++i)
