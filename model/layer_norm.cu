@@ -47,9 +47,8 @@ __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)
 
 // kLanes: the lanes of a row (32, or kNarrowLanes). kCached: the values a lane keeps per row
 // (channels lane, lane + kLanes, ...; a row of at most kLanes·kCached channels), or 0 for rows
-// read again on each pass (whole warps only). The lane's i-th channel loop:
-//   for (int i = 0; i < steps<kCached>(); ++i) { const int c = lane + i * kLanes; if (c >= C)
-//   break;
+// read again on each pass (whole warps only). The lane's channel loop:
+//   for (i < steps<kCached>()) { c = lane + i * kLanes; if (c >= C) break; ... }
 template <int kCached>
 __host__ __device__ constexpr int steps() {
   return kCached > 0 ? kCached : 1 << 30;
