@@ -10,6 +10,7 @@
 // weights flipped) and the tile's sums for dweight and dbias; a second kernel adds the tiles' sums
 // in a fixed order, so the backward is deterministic.
 #include "model/cuda_check.h"
+#include "model/cuda_vec16.h"
 #include "model/ss2d_prologue_cuda_params.h"
 
 namespace vmunet {
@@ -61,24 +62,6 @@ __device__ __forceinline__ void stage_weights(const Ss2dPrologueParams& p, int c
   }
 }
 
-// The 16 bytes of x at `src` (aligned) as floats.
-__device__ __forceinline__ void load16(const float* src, float (&v)[4]) {
-  const float4 q = *reinterpret_cast<const float4*>(src);
-  v[0] = q.x;
-  v[1] = q.y;
-  v[2] = q.z;
-  v[3] = q.w;
-}
-__device__ __forceinline__ void load16(const __nv_bfloat16* src, float (&v)[8]) {
-  const uint4 q = *reinterpret_cast<const uint4*>(src);
-  const unsigned words[4] = {q.x, q.y, q.z, q.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    v[2 * i] = __uint_as_float(words[i] << 16);  // a bfloat16 is a float's upper half
-    v[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
-  }
-}
-
 // xs[c·pitch + r·halo + s] = x at (h0 − margin + r, w0 − margin + s), channel c0 + c; zero outside
 // the image. Each thread reads 16 bytes of consecutive channels of one position where x allows
 // (aligned, a whole number of 16-byte runs per position); else consecutive threads read
@@ -86,7 +69,7 @@ __device__ __forceinline__ void load16(const __nv_bfloat16* src, float (&v)[8]) 
 template <typename T>
 __device__ __forceinline__ void stage_x(const Ss2dPrologueParams& p, const Tile& t, int channels,
                                         int halo, int pitch, float* xs) {
-  constexpr int kVec = 16 / sizeof(T);
+  constexpr int kVec = kVec16<T>;
   const int margin = (halo - kSide) / 2;
   const T* x = static_cast<const T*>(p.x) + int64_t(t.b) * p.x_batch_stride;
   const bool vec = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 && p.x_batch_stride % kVec == 0 &&
@@ -99,7 +82,7 @@ __device__ __forceinline__ void stage_x(const Ss2dPrologueParams& p, const Tile&
       const int h = t.h0 - margin + pos / halo, w = t.w0 - margin + pos % halo;
       float v[kVec] = {};
       if (in_image(p, h, w) && t.c0 + c < p.channels)
-        load16(x + h * p.x_row_stride + w * p.x_col_stride + t.c0 + c, v);
+        load_vec16(x + h * p.x_row_stride + w * p.x_col_stride + t.c0 + c, v);
 #pragma unroll
       for (int j = 0; j < kVec; ++j) xs[(c + j) * pitch + pos] = v[j];
     }

@@ -105,12 +105,15 @@ TEST_P(FusedEpilogue, MatchesComposedOpsInDouble) {
 }
 
 // Partial tiles in h, w and channels; SS2D's stage shapes at a 256×256 input (192 and 1536
-// channels: the widest backward shared-memory rows); a single position.
+// channels: the widest backward shared-memory rows); a single position. The planes move in
+// 16-byte runs where height and width allow: 24×40 in both dtypes (with a run past the image in
+// the last tile), 12×20 in fp32 only, 6×16 in neither.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedEpilogue,
     ::testing::Combine(::testing::Values(Shape{2, 40, 5, 19}, Shape{3, 96, 33, 17},
                                          Shape{2, 192, 64, 64}, Shape{4, 1536, 8, 8},
-                                         Shape{1, 8, 1, 1}),
+                                         Shape{1, 8, 1, 1}, Shape{2, 48, 24, 40},
+                                         Shape{2, 24, 12, 20}, Shape{1, 16, 6, 16}),
                        ::testing::Values(torch::kFloat, torch::kBFloat16)));
 
 TEST(FusedEpilogue, BackwardIsBitwiseDeterministic) {
