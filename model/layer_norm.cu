@@ -1,11 +1,11 @@
 // CUDA LayerNorm over the last dimension, optionally gated by silu(z) (layer_norm.h): one warp per
 // row, which suits the network's 96 to 1536 channels far better than one block per row; rows of
 // at most 32 channels (the final projection's 24, over every pixel of the output) share a warp,
-// 8 lanes to a row, instead of idling most of it. Rows of up to 512 channels (every row of stages
-// 1 and 2, where most rows are) stay in registers between the passes over them, and the
-// backward's weight and bias sums then stay there across the rows too; wider rows are read again
-// from the cache. The backward sums the weight and bias gradients per warp, then per block, then
-// across blocks, always in the same order: deterministic.
+// 8 lanes to a row, instead of idling most of it. Rows of up to 768 channels (all but stage 4's
+// gated 1536) stay in registers between the passes over them, and the backward's weight and bias
+// sums then stay there across the rows too; wider rows are read again from the cache, their sums
+// kept in shared memory. The backward sums the weight and bias gradients per warp, then per block,
+// then across blocks, always in the same order: deterministic.
 #include <algorithm>
 
 #include "model/cuda_check.h"
@@ -53,9 +53,10 @@ template <int kCached>
 __host__ __device__ constexpr int steps() {
   return kCached > 0 ? kCached : 1 << 30;
 }
-// The kCached a row width gets: 4 up to 128 channels, 8 up to 256, 16 up to 512, else 0.
+// The kCached a row width gets: 4 up to 128 channels, 8 up to 256, 16 up to 512, 24 up to 768
+// (stage 3's gated rows and stage 4's inputs), else 0.
 int cached_for(int channels) {
-  for (int cached : {4, 8, 16})
+  for (int cached : {4, 8, 16, 24})
     if (channels <= cached * kWarp) return cached;
   return 0;
 }
@@ -270,6 +271,8 @@ void launch_for_width(const LayerNormParams& p, bool backward, cudaStream_t stre
       return launch<Z, X, 8>(p, backward, stream);
     case 16:
       return launch<Z, X, 16>(p, backward, stream);
+    case 24:
+      return launch<Z, X, 24>(p, backward, stream);
     default:
       return launch<Z, X, 0>(p, backward, stream);
   }

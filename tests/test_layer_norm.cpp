@@ -93,7 +93,8 @@ TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
 
 // The network's widths (96 to 1536: one warp walks each row), an odd width, a single row, more
 // rows than the backward has blocks (their sums run in several rounds), and each width of rows
-// kept in registers (up to 128, 256, 512) at its edge, next to the narrowest read again (513).
+// kept in registers (up to 128, 256, 512, 768) at its edges, next to the narrowest read again
+// (769).
 // Rows of at most 32 channels share warps, four to one: the final projection's 24 with a last
 // block only partly filled, the narrow kernels' widest row (32) and the next (33), an odd narrow
 // width.
@@ -105,7 +106,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{70000, 24, true, torch::kFloat}, Case{64, 1536, true, torch::kBFloat16},
                       Case{333, 40, true, torch::kBFloat16}, Case{500, 256, true, torch::kFloat},
                       Case{500, 257, false, torch::kFloat}, Case{300, 512, true, torch::kBFloat16},
-                      Case{300, 513, true, torch::kFloat}, Case{70001, 24, false, torch::kFloat},
+                      Case{300, 513, true, torch::kFloat}, Case{300, 768, true, torch::kBFloat16},
+                      Case{300, 769, false, torch::kFloat}, Case{70001, 24, false, torch::kFloat},
                       Case{1000, 32, false, torch::kBFloat16}, Case{1000, 33, true, torch::kFloat},
                       Case{77, 5, true, torch::kBFloat16}));
 
