@@ -63,9 +63,11 @@ Shapes check_inputs(const torch::Tensor& u, torch::IntArrayRef delta, const torc
 // The kernels give du one row per channel; groups sharing a slice of u add theirs, in group order.
 torch::Tensor sum_shared_du(const torch::Tensor& du, const Shapes& s, const ScanOrder& order) {
   if (order.u_share == 1) return du;
+#ifdef VMUNET_CUDA
+  if (du.is_cuda()) return selective_scan_sum_shared_du_cuda(du, s.groups, order.u_share);
+#endif
   const int64_t per_group = s.channels / s.groups;
-  // Added slice by slice: on CUDA, LibTorch's sum over a middle dimension of size two runs well
-  // below the element-wise add's bandwidth.
+  // Added slice by slice, in group order.
   const auto v = du.view({s.batch, s.groups / order.u_share, order.u_share, per_group, s.length});
   auto sum = v.select(2, 0) + v.select(2, 1);
   for (int64_t i = 2; i < order.u_share; ++i) sum += v.select(2, i);

@@ -185,6 +185,18 @@ std::vector<torch::Tensor> selective_scan_bwd_cuda(const torch::Tensor& u,
   return bwd(u, {delta, {}, {}}, A, B, C, D, delta_bias, dy, order, chunks, tile_states);
 }
 
+torch::Tensor selective_scan_sum_shared_du_cuda(const torch::Tensor& du, int64_t groups,
+                                                int64_t share) {
+  const c10::cuda::CUDAGuard guard(du.device());
+  const auto src = du.contiguous();
+  const int64_t batch = du.size(0), channels = du.size(1), length = du.size(2);
+  auto out = torch::empty({batch, channels / share, length}, src.options());
+  selective_scan_sum_shared(cuda_dtype(src, "selective_scan", "du"), src.data_ptr(), out.data_ptr(),
+                            batch * groups / share, int(share), channels / groups * length,
+                            at::cuda::getCurrentCUDAStream().stream());
+  return out;
+}
+
 torch::Tensor selective_scan_dt_fwd_cuda(const torch::Tensor& u, const torch::Tensor& dt_in,
                                          const torch::Tensor& dt_w, const torch::Tensor& A,
                                          const torch::Tensor& B, const torch::Tensor& C,

@@ -46,4 +46,9 @@ std::vector<torch::Tensor> selective_scan_dt_bwd_cuda(
     const torch::Tensor& delta_bias, const torch::Tensor& dy, const ScanOrder& order,
     const torch::Tensor& tile_states);
 
+// The backward's du, (batch, channels, length) with one row per channel, summed over the `share`
+// consecutive groups (of `groups`) that read one slice of u: (batch, channels / share, length).
+torch::Tensor selective_scan_sum_shared_du_cuda(const torch::Tensor& du, int64_t groups,
+                                                int64_t share);
+
 }  // namespace vmunet

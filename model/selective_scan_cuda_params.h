@@ -78,4 +78,10 @@ int64_t selective_scan_workspace_floats(const SelectiveScanCudaParams& p, bool b
 void selective_scan_fwd(const SelectiveScanCudaParams& p, cudaStream_t stream);
 void selective_scan_bwd(const SelectiveScanCudaParams& p, cudaStream_t stream);
 
+// du over the groups that read one slice of u (ScanOrder::u_share), which the backward writes one
+// row per channel: out[o, i] = Σ_{j < share} du[o·share + j, i] for o < outer, i < inner, added
+// in j order in float32 (selective_scan_shared_du.cu). Asynchronous on `stream`.
+void selective_scan_sum_shared(CudaDtype dtype, const void* du, void* out, int64_t outer, int share,
+                               int64_t inner, cudaStream_t stream);
+
 }  // namespace vmunet
