@@ -1,6 +1,7 @@
 // Sixteen bytes of a kernel's element type (4 floats or 8 bfloat16) moved in one access and
 // widened to (or rounded from) floats, for kernels whose 2- and 4-byte accesses would otherwise
-// move too few bytes per instruction. The address must be 16-byte aligned.
+// move too few bytes per instruction. The address must be 16-byte aligned. load_run/store_run
+// take a run of either 16 bytes or one element, for kernels with a fallback for unaligned data.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -38,6 +39,22 @@ __device__ __forceinline__ void store_vec16(__nv_bfloat16* dst, const float (&v)
 #pragma unroll
   for (int i = 0; i < 4; ++i) pairs[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
   *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(pairs);
+}
+
+// A run of kRun elements as floats: 16 bytes at once (kRun = kVec16<T>), or one element.
+template <int kRun, typename T>
+__device__ __forceinline__ void load_run(const T* src, float (&v)[kRun]) {
+  if constexpr (kRun == 1)
+    v[0] = to_float(*src);
+  else
+    load_vec16(src, v);
+}
+template <int kRun, typename T>
+__device__ __forceinline__ void store_run(T* dst, const float (&v)[kRun]) {
+  if constexpr (kRun == 1)
+    *dst = from_float<T>(v[0]);
+  else
+    store_vec16(dst, v);
 }
 
 }  // namespace vmunet

@@ -14,21 +14,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxBlocks = 8192;  // the grid strides beyond
 
-template <typename T, int kRun>
-__device__ __forceinline__ void load_run(const T* src, float (&v)[kRun]) {
-  if constexpr (kRun == 1)
-    v[0] = to_float(*src);
-  else
-    load_vec16(src, v);
-}
-template <typename T, int kRun>
-__device__ __forceinline__ void store_run(T* dst, const float (&v)[kRun]) {
-  if constexpr (kRun == 1)
-    *dst = from_float<T>(v[0]);
-  else
-    store_vec16(dst, v);
-}
-
 // Each thread adds runs of kRun elements (16 bytes, or 1 where the rows are not a whole number
 // of 16-byte runs).
 template <typename T, int kRun>
@@ -40,13 +25,13 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t o = t / runs, i = (t - o * runs) * kRun;
     const T* src = du + o * share * inner + i;
     float sum[kRun], v[kRun];
-    load_run<T, kRun>(src, sum);
+    load_run(src, sum);
     for (int j = 1; j < share; ++j) {
-      load_run<T, kRun>(src + j * inner, v);
+      load_run(src + j * inner, v);
 #pragma unroll
       for (int e = 0; e < kRun; ++e) sum[e] += v[e];
     }
-    store_run<T, kRun>(out + o * inner + i, sum);
+    store_run(out + o * inner + i, sum);
   }
 }
 

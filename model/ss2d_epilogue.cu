@@ -77,21 +77,6 @@ __device__ __forceinline__ int64_t merged_at(const Ss2dDirectionsParams& p, cons
   return row * p.channels + t.c0 + s.c;
 }
 
-// A run of kRun elements as floats: 16 bytes at once, or one element.
-template <int kRun, typename T>
-__device__ __forceinline__ void load_run(const T* src, float (&v)[kRun]) {
-  if constexpr (kRun == 1)
-    v[0] = to_float(*src);
-  else
-    load_vec16(src, v);
-}
-template <int kRun, typename T>
-__device__ __forceinline__ void store_run(T* dst, const float (&v)[kRun]) {
-  if constexpr (kRun == 1)
-    *dst = from_float<T>(v[0]);
-  else
-    store_vec16(dst, v);
-}
 // Whether both planes at `planes` can be moved in 16-byte runs along w and along h; a run is then
 // wholly inside the image or wholly outside it.
 template <typename T>
