@@ -74,6 +74,7 @@ FAMILIES = [
     ("selective-scan chain", r"selective_scan_chunk_chain_kernel"),
     ("SS2D prologue (conv + SiLU into the planes)", r"ss2d_prologue_"),
     ("SS2D epilogue (merge/scatter directions)", r"merge_directions_kernel|scatter_directions_kernel"),
+    ("scan du sum (directions sharing a plane)", r"sum_shared_kernel"),
     ("LayerNorm, ours (warp per row)", r"layer_norm_(fwd|bwd|param_sum)_kernel"),
     ("LayerNorm, LibTorch's", r"layer_norm|LayerNorm|GammaBeta|RowwiseMoments|ComputeGradientFused"),
     ("depthwise conv", r"depthwise"),
