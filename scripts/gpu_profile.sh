@@ -21,7 +21,7 @@ model=$root/configs/models/vmunet-t.json
 ncu=${NCU:-$(command -v ncu || ls -d /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu \
   2>/dev/null | tail -1 || true)}
 [ -x "$vmunet" ] || { echo "gpu_profile: no $vmunet (run scripts/gpu_build.sh vmunet)" >&2; exit 1; }
-[ -n "$ncu" ] && [ -x "$ncu" ] || { echo "gpu_profile: ncu not found" >&2; exit 1; }
+if [ -z "$ncu" ] || [ ! -x "$ncu" ]; then echo "gpu_profile: ncu not found" >&2; exit 1; fi
 dir=${PROFILE_DIR:-$(mktemp -d)}
 mkdir -p "$dir"
 precision=${PRECISION:-fp32} batch=${BATCH:-32} size=${SIZE:-256}

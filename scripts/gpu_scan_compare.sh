@@ -17,7 +17,7 @@ ncu=${NCU:-$(command -v ncu || ls -d /opt/nvidia/nsight-compute/*/ncu /usr/local
   2>/dev/null | tail -1 || true)}
 [ -x "$vmunet" ] ||
   { echo "gpu_scan_compare: no $vmunet (run scripts/gpu_build.sh vmunet)" >&2; exit 1; }
-[ -n "$ncu" ] && [ -x "$ncu" ] || { echo "gpu_scan_compare: ncu not found" >&2; exit 1; }
+if [ -z "$ncu" ] || [ ! -x "$ncu" ]; then echo "gpu_scan_compare: ncu not found" >&2; exit 1; fi
 dir=${PROFILE_DIR:-$(mktemp -d)}
 mkdir -p "$dir"
 scans_per_step=15
