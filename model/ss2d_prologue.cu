@@ -63,39 +63,37 @@ __device__ __forceinline__ void stage_weights(const Ss2dPrologueParams& p, int c
 }
 
 // xs[c·pitch + r·halo + s] = x at (h0 − margin + r, w0 − margin + s), channel c0 + c; zero outside
-// the image. Each thread reads 16 bytes of consecutive channels of one position where x allows
-// (aligned, a whole number of 16-byte runs per position); else consecutive threads read
-// consecutive channels one by one, a sixteenth of the bytes per instruction.
+// the image. Each thread reads a run of kRun consecutive channels of one position: 16 bytes
+// where x allows (aligned, a whole number of 16-byte runs per position), else one channel, a
+// sixteenth of the bytes per instruction.
+template <typename T, int kRun>
+__device__ __forceinline__ void stage_x_runs(const Ss2dPrologueParams& p, const Tile& t,
+                                             int channels, int halo, int pitch, float* xs) {
+  const int margin = (halo - kSide) / 2;
+  const T* x = static_cast<const T*>(p.x) + int64_t(t.b) * p.x_batch_stride;
+  const int runs = channels / kRun;
+  for (int i = threadIdx.x; i < runs * halo * halo; i += blockDim.x) {
+    const int c = i % runs * kRun, pos = i / runs;
+    const int h = t.h0 - margin + pos / halo, w = t.w0 - margin + pos % halo;
+    float v[kRun] = {};
+    if (in_image(p, h, w) && t.c0 + c < p.channels)
+      load_run(x + h * p.x_row_stride + w * p.x_col_stride + t.c0 + c, v);
+#pragma unroll
+    for (int j = 0; j < kRun; ++j) xs[(c + j) * pitch + pos] = v[j];
+  }
+}
 template <typename T>
 __device__ __forceinline__ void stage_x(const Ss2dPrologueParams& p, const Tile& t, int channels,
                                         int halo, int pitch, float* xs) {
   constexpr int kVec = kVec16<T>;
-  const int margin = (halo - kSide) / 2;
-  const T* x = static_cast<const T*>(p.x) + int64_t(t.b) * p.x_batch_stride;
-  const bool vec = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 && p.x_batch_stride % kVec == 0 &&
-                   p.x_row_stride % kVec == 0 && p.x_col_stride % kVec == 0 &&
-                   p.channels % kVec == 0 && channels % kVec == 0;
-  if (vec) {
-    const int runs = channels / kVec;
-    for (int i = threadIdx.x; i < runs * halo * halo; i += blockDim.x) {
-      const int c = i % runs * kVec, pos = i / runs;
-      const int h = t.h0 - margin + pos / halo, w = t.w0 - margin + pos % halo;
-      float v[kVec] = {};
-      if (in_image(p, h, w) && t.c0 + c < p.channels)
-        load_vec16(x + h * p.x_row_stride + w * p.x_col_stride + t.c0 + c, v);
-#pragma unroll
-      for (int j = 0; j < kVec; ++j) xs[(c + j) * pitch + pos] = v[j];
-    }
-    return;
-  }
-  for (int i = threadIdx.x; i < channels * halo * halo; i += blockDim.x) {
-    const int c = i % channels, pos = i / channels;
-    const int h = t.h0 - margin + pos / halo, w = t.w0 - margin + pos % halo;
-    float v = 0.f;
-    if (in_image(p, h, w) && t.c0 + c < p.channels)
-      v = to_float(x[h * p.x_row_stride + w * p.x_col_stride + t.c0 + c]);
-    xs[c * pitch + pos] = v;
-  }
+  const bool runs_fit = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
+                        p.x_batch_stride % kVec == 0 && p.x_row_stride % kVec == 0 &&
+                        p.x_col_stride % kVec == 0 && p.channels % kVec == 0 &&
+                        channels % kVec == 0;
+  if (runs_fit)
+    stage_x_runs<T, kVec>(p, t, channels, halo, pitch, xs);
+  else
+    stage_x_runs<T, 1>(p, t, channels, halo, pitch, xs);
 }
 
 // bias + Σ w·x over the 3×3 window whose top-left is (r, s) of a channel's staged rows.
