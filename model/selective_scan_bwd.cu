@@ -73,7 +73,8 @@ __device__ void reduce_bc(const SelectiveScanCudaParams& p, const ScanScratch& s
     float sum = 0.f;
     for (int w = 0; w < p.warps; ++w) sum += red_all[(w * kWarp + slot) * kRedPitch + pos];
     if (p.channel_tiles == 1) {
-      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + k.bc_row0 + n * p.bc_state_stride + m;
+      T* out = static_cast<T*>(is_c ? p.dC : p.dB) + int64_t(k.b) * p.dbc_batch_stride +
+               int64_t(k.g) * p.dbc_group_stride + int64_t(n) * p.length + m;
       *out = from_float<T>(sum);
     } else {
       const int64_t tile = (int64_t(k.b) * p.groups + k.g) * p.channel_tiles + k.ctile;
@@ -329,7 +330,7 @@ __global__ void selective_scan_bc_reduce_bwd_kernel(const SelectiveScanCudaParam
         s.bc_partial[(((bg * p.channel_tiles + ct) * 2 + is_c) * kScanStates + n) * p.length + l];
   const int64_t b = bg / p.groups, g = bg % p.groups;
   T* out = static_cast<T*>(is_c ? p.dC : p.dB);
-  out[b * p.bc_batch_stride + g * p.bc_group_stride + n * p.bc_state_stride + l] =
+  out[b * p.dbc_batch_stride + g * p.dbc_group_stride + int64_t(n) * p.length + l] =
       from_float<T>(sum);
 }
 

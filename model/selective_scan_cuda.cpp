@@ -14,6 +14,15 @@
 namespace vmunet {
 namespace {
 
+// A (batch, groups, rows, length) operand as the kernels read it: positions contiguous and rows
+// `length` apart, at any batch and group stride (SS2D's dt_in, B and C are slices of x_proj's
+// output, read in place); a contiguous copy otherwise.
+torch::Tensor as_rows(const torch::Tensor& t, torch::ScalarType dtype) {
+  auto rows = t.to(dtype);
+  if (rows.stride(3) == 1 && rows.stride(2) == rows.size(3)) return rows;
+  return rows.contiguous();
+}
+
 // The kernels' parameters and the converted tensors and workspace they point into.
 struct ScanProblem {
   SelectiveScanCudaParams p;
@@ -35,16 +44,21 @@ ScanProblem make_problem(const torch::Tensor& u, const ScanDelta& delta, const t
     s.delta = delta.delta.to(dt).contiguous();
     p.delta = s.delta.data_ptr();
   } else {
-    s.dt_in = delta.dt_in.to(dt).contiguous();
+    s.dt_in = as_rows(delta.dt_in, dt);
     s.dt_w = delta.dt_w.to(torch::kFloat).contiguous();
     p.dt_rank = int(s.dt_in.size(2));
     p.dt_in = s.dt_in.data_ptr();
     p.dt_w = s.dt_w.data_ptr<float>();
-    p.dt_group_stride = s.dt_in.size(2) * s.dt_in.size(3);
-    p.dt_batch_stride = s.dt_in.size(1) * p.dt_group_stride;
+    p.dt_group_stride = s.dt_in.stride(1);
+    p.dt_batch_stride = s.dt_in.stride(0);
   }
-  s.B = B.to(dt).contiguous();
-  s.C = C.to(dt).contiguous();
+  // B and C share one set of strides.
+  s.B = as_rows(B, dt);
+  s.C = as_rows(C, dt);
+  if (s.B.strides() != s.C.strides()) {
+    s.B = s.B.contiguous();
+    s.C = s.C.contiguous();
+  }
   s.A = A.to(torch::kFloat).contiguous();
   s.D = D.to(torch::kFloat).contiguous();
   s.delta_bias = delta_bias.to(torch::kFloat).contiguous();
@@ -63,9 +77,9 @@ ScanProblem make_problem(const torch::Tensor& u, const ScanDelta& delta, const t
   p.seq_batch_stride = int64_t(p.channels) * p.length;
   p.seq_channel_stride = p.length;
   p.u_batch_stride = u.size(1) * int64_t(p.length);
-  p.bc_state_stride = p.length;
-  p.bc_group_stride = int64_t(p.dstate) * p.length;
-  p.bc_batch_stride = p.groups * p.bc_group_stride;
+  p.bc_state_stride = s.B.stride(2);
+  p.bc_group_stride = s.B.stride(1);
+  p.bc_batch_stride = s.B.stride(0);
   p.u = s.u.data_ptr();
   p.A = s.A.data_ptr<float>();
   p.B = s.B.data_ptr();
@@ -149,7 +163,7 @@ std::vector<torch::Tensor> bwd(const torch::Tensor& u, const ScanDelta& delta,
   const auto dy_c = dy.to(u.scalar_type()).contiguous();
   auto du = torch::empty(sizes, s.u.options());
   auto ddelta = torch::empty(sizes, s.u.options());
-  auto dB = torch::empty_like(s.B), dC = torch::empty_like(s.C);
+  auto dB = torch::empty(s.B.sizes(), s.B.options()), dC = torch::empty(s.C.sizes(), s.C.options());
   auto dA = torch::empty(s.A.sizes(), f32), dD = torch::empty(s.D.sizes(), f32);
   auto ddelta_bias = torch::empty(s.delta_bias.sizes(), f32);
   auto& p = s.p;
@@ -159,6 +173,8 @@ std::vector<torch::Tensor> bwd(const torch::Tensor& u, const ScanDelta& delta,
   p.dA = dA.data_ptr<float>();
   p.dB = dB.data_ptr();
   p.dC = dC.data_ptr();
+  p.dbc_group_stride = dB.stride(1);
+  p.dbc_batch_stride = dB.stride(0);
   p.dD = dD.data_ptr<float>();
   p.ddelta_bias = ddelta_bias.data_ptr<float>();
   selective_scan_bwd(p, at::cuda::getCurrentCUDAStream().stream());

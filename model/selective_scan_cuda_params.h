@@ -29,7 +29,8 @@ struct SelectiveScanCudaParams {
 
   int64_t seq_batch_stride = 0, seq_channel_stride = 0;  // the (batch, channels, length) tensors
   int64_t u_batch_stride = 0;  // u has channels / order.u_share rows per batch element
-  int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B, C, dB, dC
+  int64_t bc_batch_stride = 0, bc_group_stride = 0, bc_state_stride = 0;  // B and C
+  int64_t dbc_batch_stride = 0, dbc_group_stride = 0;  // dB and dC; their state stride is length
 
   const void* u = nullptr;      // (batch, channels / order.u_share, length)
   const void* delta = nullptr;  // (batch, channels, length); step = softplus(delta + bias)

@@ -15,13 +15,13 @@ class SelectiveScanDtFunction : public torch::autograd::Function<SelectiveScanDt
                                const torch::Tensor& A, const torch::Tensor& B,
                                const torch::Tensor& C, const torch::Tensor& D,
                                const torch::Tensor& delta_bias, int64_t u_share, int64_t reverse) {
-    const auto dt_in_c = dt_in.contiguous();  // lets the caller's larger buffer go
     const auto order = scan_autograd::order_of(u_share, reverse);
     torch::Tensor states;
     const bool keep = scan_autograd::any_requires_grad({u, dt_in, dt_w, A, B, C, D, delta_bias});
-    auto y = selective_scan_dt_forward(u, dt_in_c, dt_w, A, B, C, D, delta_bias, order,
+    auto y = selective_scan_dt_forward(u, dt_in, dt_w, A, B, C, D, delta_bias, order,
                                        keep ? &states : nullptr);
-    ctx->save_for_backward({u, dt_in_c, dt_w, A, B, C, D, delta_bias, states});
+    // dt_in, B and C may be slices of one buffer (SS2D's x_dbl), kept whole until the backward.
+    ctx->save_for_backward({u, dt_in, dt_w, A, B, C, D, delta_bias, states});
     scan_autograd::save_order(ctx, order);
     return y;
   }

@@ -71,10 +71,10 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& planes) {
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
 
   // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
+  // The parts are slices of x_dbl: the CUDA scan reads them in place.
   auto A = -torch::exp(by_group(A_logs.view({K, D, d_state})).view({K * D, d_state}));
   return selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], by_group(dt_projs_weight), A,
-                           parts[1].contiguous(), parts[2].contiguous(),
-                           by_group(Ds.view({K, D})).view({K * D}),
+                           parts[1], parts[2], by_group(Ds.view({K, D})).view({K * D}),
                            by_group(dt_projs_bias).view({K * D}), order)
       .view({B, K, D, L});
 }

@@ -271,6 +271,45 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaScanDt,
                                                               DtShape{{8, 4, 192, 512, 16}, 6},
                                                               DtShape{{2, 4, 300, 257, 16}, 48}),
                                             ::testing::Values(torch::kFloat, torch::kBFloat16)));
+
+// SS2D hands the scan dt_in, B and C as slices of x_proj's output, which the kernels read in
+// place: the same results as from contiguous copies, bitwise wherever the scan kernels alone form
+// them (d_dt_w is LibTorch's product with dt_in, which may take another GEMM for the slice).
+TEST(CudaScanDt, SlicesOfOneBufferMatchContiguousCopies) {
+  SKIP_WITHOUT_GPU();
+  const Shape s{3, 4, 24, 301, 16};
+  const int64_t rank = 6;
+  const ScanOrder order{2, 0b1010u};
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const auto base = to_cuda(random_inputs(s, 43));
+    const auto x = torch::randn({s.batch, s.groups, rank + 2 * s.N, s.L}).to(dtype).cuda();
+    const auto parts = x.split_with_sizes({rank, s.N, s.N}, 2);
+    const auto u = torch::randn({s.batch, 2 * s.per_group, s.L}).to(dtype).cuda();
+    const auto dt_w =
+        (torch::randn({s.groups, s.per_group, rank}) / std::sqrt(double(rank))).cuda();
+    const auto dy = torch::randn({s.batch, s.groups * s.per_group, s.L}).to(dtype).cuda();
+    // y, then the gradients of u, dt_in, dt_w, A, B, C, D, delta_bias.
+    auto run = [&](const torch::Tensor& dt_in, const torch::Tensor& B, const torch::Tensor& C) {
+      torch::Tensor kept;
+      const auto y =
+          selective_scan_dt_forward(u, dt_in, dt_w, base[2], B, C, base[5], base[6], order, &kept);
+      auto out = selective_scan_dt_backward(u, dt_in, dt_w, base[2], B, C, base[5], base[6], dy,
+                                            order, kept);
+      out.insert(out.begin(), y);
+      return out;
+    };
+    const auto sliced = run(parts[0], parts[1], parts[2]);
+    const auto copied = run(parts[0].contiguous(), parts[1].contiguous(), parts[2].contiguous());
+    ASSERT_EQ(sliced.size(), 9u);
+    for (size_t i = 0; i < sliced.size(); ++i) {
+      if (i == 3)
+        EXPECT_LT(test::rel_error(sliced[i].cpu(), copied[i].cpu()), 1e-6) << "d_dt_w, " << dtype;
+      else
+        EXPECT_TRUE(torch::equal(sliced[i], copied[i])) << "output " << i << ", " << dtype;
+    }
+  }
+}
+
 #endif
 
 TEST(CudaScan, MatchesOfficialKernelFixture) {
