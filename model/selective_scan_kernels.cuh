@@ -427,6 +427,22 @@ __device__ __forceinline__ int sweep_shared_slot(int i, bool with_c) {
   return with_c || i < kScanStates ? i : i + kScanStates;
 }
 
+// Issues the loads of steps [l0, l0 + kScanTile) of rows 0..live-1 (row r at src + r·stride) into
+// registers, as stage_rows reads them; rows from `live` on are zero.
+template <typename T>
+__device__ __forceinline__ void fetch_rows(T (&v)[kWarpRows], const T* src, int64_t stride,
+                                           int live, int m) {
+  const T* at = src + m;
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r, at += stride) v[r] = r < live ? *at : from_float<T>(0.f);
+}
+// Writes fetched rows at dst[r·kRow] (dst already offset by the lane's step).
+template <typename T>
+__device__ __forceinline__ void put_rows(float* dst, const T (&v)[kWarpRows]) {
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r) dst[r * kRow] = to_float(v[r]);
+}
+
 // Issues the loads of tile t's values into registers.
 template <typename T>
 __device__ __forceinline__ void fetch_next(NextTile<T>& f, const SelectiveScanCudaParams& p,
@@ -434,42 +450,32 @@ __device__ __forceinline__ void fetch_next(NextTile<T>& f, const SelectiveScanCu
   const int l = t * kScanTile + k.lane;
   const bool in = l < p.length;
   const int m = seq_pos(l, p.length, k.rev);
-  const T zero = from_float<T>(0.f);
-  const T* u_at = u + m;
-  const T* delta_at = static_cast<const T*>(p.delta) + k.seq_row0 + m;
   const int live = in ? k.rows : 0;
-#pragma unroll
-  for (int r = 0; r < kWarpRows;
-       ++r, u_at += p.seq_channel_stride, delta_at += p.seq_channel_stride) {
-    f.rows[0][r] = r < live ? *u_at : zero;
-    f.rows[1][r] = r < live && p.dt_rank == 0 ? *delta_at : zero;
-  }
+  fetch_rows(f.rows[0], u, p.seq_channel_stride, live, m);
+  fetch_rows(f.rows[1], static_cast<const T*>(p.delta) + k.seq_row0, p.seq_channel_stride,
+             p.dt_rank == 0 ? live : 0, m);
   const int count = sweep_shared_rows(p, with_c);
 #pragma unroll
   for (int j = 0; j < kNextShared; ++j) {
     const int i = k.warp + j * p.warps;
     const T* row = in && i < count ? shared_row<T>(p, k, sweep_shared_slot(i, with_c)) : nullptr;
-    f.shared[j] = row ? row[m] : zero;
+    f.shared[j] = row ? row[m] : from_float<T>(0.f);
   }
 }
 
-// Writes fetched values into a stage buffer (laid out as forward_sweep's stage does).
+// Writes fetched values into the warp's u and delta rows (`rows`, pitch kRow) and the block's
+// shared rows (`bc`, laid out as stage_shared writes them).
 template <typename T>
-__device__ __forceinline__ void put_next(float* buf, const NextTile<T>& f,
+__device__ __forceinline__ void put_next(float* rows, float* bc, const NextTile<T>& f,
                                          const SelectiveScanCudaParams& p, const BlockCoords& k,
                                          bool with_c) {
-  float* rows = buf + k.warp * 2 * kWarpRows * kRow + k.lane;
-#pragma unroll
-  for (int r = 0; r < kWarpRows; ++r) {
-    rows[r * kRow] = to_float(f.rows[0][r]);
-    if (p.dt_rank == 0) rows[(kWarpRows + r) * kRow] = to_float(f.rows[1][r]);
-  }
-  float* bc = buf + p.warps * 2 * kWarpRows * kRow + k.lane;
+  put_rows(rows + k.lane, f.rows[0]);
+  if (p.dt_rank == 0) put_rows(rows + kWarpRows * kRow + k.lane, f.rows[1]);
   const int count = sweep_shared_rows(p, with_c);
 #pragma unroll
   for (int j = 0; j < kNextShared; ++j) {
     const int i = k.warp + j * p.warps;
-    if (i < count) bc[sweep_shared_slot(i, with_c) * kScanTile] = to_float(f.shared[j]);
+    if (i < count) bc[sweep_shared_slot(i, with_c) * kScanTile + k.lane] = to_float(f.shared[j]);
   }
 }
 
@@ -512,7 +518,7 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
   if (k.t_begin < t_last) {
     if (fetch) {
       fetch_next(next, p, k, u, k.t_begin, kWithC);
-      put_next(stage0, next, p, k, kWithC);
+      put_next(stage0 + k.warp * 2 * kWarpRows * kRow, stage0 + rows_floats, next, p, k, kWithC);
     } else {
       stage(stage0, k.t_begin);
     }
@@ -566,7 +572,8 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
                  k.lane);
     }
     // `other` was last read before the previous tile's closing barrier.
-    if (fetch && t + 1 < t_last) put_next(other, next, p, k, kWithC);
+    if (fetch && t + 1 < t_last)
+      put_next(other + k.warp * 2 * kWarpRows * kRow, other + rows_floats, next, p, k, kWithC);
     __syncthreads();  // every warp is done with `cur` before it is refilled
   }
   if (kMode == Sweep::kTileStates && k.t_begin < k.t_end) store_state(t_last);
