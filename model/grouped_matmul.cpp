@@ -10,9 +10,42 @@ torch::Tensor batch_as_columns(const torch::Tensor& t) {
   return t.permute({1, 2, 0, 3}).reshape({t.size(1), t.size(2), t.size(0) * t.size(3)});
 }
 
+// out[b, g] = w[g] · x[b, g] (wᵀ[g] with transpose_w), one bmm per group whose weight operand is
+// the group's matrix expanded over the batch (stride 0), written into out's (b, g) slices.
+torch::Tensor bmm_per_group(const torch::Tensor& w, const torch::Tensor& x, bool transpose_w) {
+  const auto wg = transpose_w ? w.transpose(1, 2) : w;
+  const int64_t B = x.size(0), G = x.size(1), M = wg.size(1), K = wg.size(2), L = x.size(3);
+  auto out = torch::empty({B, G, M, L}, x.options());
+  for (int64_t g = 0; g < G; ++g) {
+    auto slice = out.select(1, g);
+    torch::bmm_out(slice, wg[g].expand({B, M, K}), x.select(1, g));
+  }
+  return out;
+}
+
+class SharedWeightBmm : public torch::autograd::Function<SharedWeightBmm> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& w,
+                               const torch::Tensor& x) {
+    ctx->save_for_backward({w, x});
+    return bmm_per_group(w, x, false);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto& w = s[0];
+    const auto& x = s[1];
+    const auto dy = grads[0].to(x.scalar_type()).contiguous();
+    // dW[g] = Σ_b dY[b, g] · X[b, g]ᵀ, the batch added in order as autograd adds a broadcast's.
+    return {torch::matmul(dy, x.transpose(2, 3)).sum(0), bmm_per_group(w, dy, true)};
+  }
+};
+
 }  // namespace
 
 torch::Tensor grouped_matmul(const torch::Tensor& w, const torch::Tensor& x) {
+  if (x.is_cuda()) return SharedWeightBmm::apply(w.to(x.scalar_type()), x.contiguous());
   if (!x.is_cpu()) return torch::matmul(w, x);
   const int64_t B = x.size(0), G = x.size(1), M = w.size(1), L = x.size(3);
   return torch::bmm(w, batch_as_columns(x)).view({G, M, B, L}).permute({2, 0, 1, 3});
