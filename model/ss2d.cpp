@@ -7,6 +7,7 @@
 #include "model/grouped_matmul.h"
 #include "model/init.h"
 #include "model/selective_scan_dt.h"
+#include "model/ss2d_direction_params.h"
 #include "model/ss2d_epilogue.h"
 #include "model/ss2d_prologue.h"
 
@@ -56,26 +57,18 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& planes) {
   const int64_t B = planes.size(0), D = planes.size(2), L = planes.size(3);
   constexpr int64_t K = 4;
   const ScanOrder order{2, 0b1010u};
-  // (4, ...) in k order → group order: k = 2·reversed + plane, so swap those two factors.
-  auto by_group = [](const torch::Tensor& per_k) {
-    auto split = per_k.sizes().vec();
-    split[0] = 2;
-    split.insert(split.begin(), 2);
-    return per_k.view(split).transpose(0, 1).reshape(per_k.sizes());
-  };
 
   // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L).
   const int64_t rows = dt_rank + 2 * d_state;
-  auto x_dbl = grouped_matmul(by_group(x_proj_weight).view({2, 2 * rows, D}), planes)
+  auto x_dbl = grouped_matmul(directions_by_group(x_proj_weight).view({2, 2 * rows, D}), planes)
                    .reshape({B, K, rows, L});
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
 
   // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
   // The parts are slices of x_dbl: the CUDA scan reads them in place.
-  auto A = -torch::exp(by_group(A_logs.view({K, D, d_state})).view({K * D, d_state}));
-  return selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], by_group(dt_projs_weight), A,
-                           parts[1], parts[2], by_group(Ds.view({K, D})).view({K * D}),
-                           by_group(dt_projs_bias).view({K * D}), order)
+  const auto p = ss2d_direction_params(A_logs, dt_projs_weight, Ds, dt_projs_bias);
+  return selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], p.dt_w, p.A, parts[1], parts[2],
+                           p.D, p.delta_bias, order)
       .view({B, K, D, L});
 }
 
