@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Why the bf16 selective scan trails the fp32 one (issue #15: about 10% in both kernels), on the
-# GPU machine after scripts/gpu_build.sh has built vmunet. Nsight Compute's launch, occupancy,
-# throughput, scheduler, warp-state, instruction and memory sections for one stage-1 scan forward
-# and one backward of a training step, in fp32 and in bf16, printed side by side, then the
-# metrics that differ most between the dtypes.
+# Why the bf16 selective scan trails the fp32 one (issue #15: the forward by 13%; the backward by
+# 10% until 0a3f237 fetched its tiles at once), on the GPU machine after scripts/gpu_build.sh has
+# built vmunet. Nsight Compute's launch, occupancy, throughput, scheduler, warp-state, instruction
+# and memory sections and the stall reasons (cycles per issued instruction, by reason) for one
+# stage-1 scan forward and one backward of a training step, in fp32 and in bf16, printed side by
+# side, then the metrics that differ most between the dtypes.
 #   scripts/gpu_scan_compare.sh [BUILD_DIR]
 # Environment: BUILD_DIR (default /tmp/vmunet-gpu-build), PROFILE_DIR (keeps ncu's CSV output;
 # default a temporary folder), NCU (the ncu binary; default: PATH, then the CUDA folders).
@@ -31,6 +32,7 @@ for precision in fp32 bf16; do
       --launch-skip $((2 * scans_per_step)) --launch-count 1 \
       --section LaunchStats --section Occupancy --section SpeedOfLight --section SchedulerStats \
       --section WarpStateStats --section InstructionStats --section MemoryWorkloadAnalysis \
+      --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
       --csv --print-units base \
       "$vmunet" bench --model "$root/configs/models/vmunet-t.json" --batch 32 --size 256 \
       --precision "$precision" --train-only --warmup 2 --steps 1 >"$dir/$pass-$precision.csv"
