@@ -141,7 +141,11 @@ Stopped stop_sweep_midway(const fs::path& dir, int64_t epochs, const std::string
 
 TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
   test::TempDir dir;
-  const int64_t epochs = 40;
+  // The signal reaches the ranks sigkill_timeout seconds after mpirun gets it (below), so the run
+  // that has just started must still be running then: at most a quarter done when the signal is
+  // sent, it has 75 epochs of about 0.1 s left. With 40 epochs (30 left, about 2.4 s on an idle
+  // machine) the last run sometimes ended first and nothing was preempted.
+  const int64_t epochs = 100;
   write_sweep(dir.path(), epochs,
               {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
   const auto db_path = (dir.path() / "r.db").string();
