@@ -410,7 +410,9 @@ __host__ __device__ inline int sweep_stage_floats(const SelectiveScanCudaParams&
 // bf16 rows cannot go through cp.async (it moves whole 4-byte words; a lane reads one 2-byte
 // position, walked backwards in reversed groups), so the forward kernels hold a warp's share of
 // the next tile in registers while the current tile is computed: its u and delta rows and up to
-// kNextShared of the block's shared rows (the network's shapes need at most 7 with 12 warps).
+// kNextShared of the block's shared rows (the network's shapes need at most 7 with 12 warps). The
+// backward, with no registers to spare during a tile, fetches its own tile the same way just
+// before staging it, so that all of the tile's loads are in flight at once.
 constexpr int kNextShared = 8;
 
 template <typename T>
