@@ -30,7 +30,8 @@ Result grouped(const torch::Tensor& w, const torch::Tensor& x, const torch::Tens
   return run(grouped_matmul, w, x, r);
 }
 
-// Shapes with odd sizes everywhere (no dimension a multiple of 4) and SS2D's two planes.
+// Odd sizes everywhere; SS2D's stage-1 x_proj (two planes of 76 rows) with a length that is not
+// a multiple of 4; and single elements with three groups.
 struct Shape {
   int64_t B, G, M, K, L;
 };
