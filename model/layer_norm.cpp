@@ -36,9 +36,10 @@ bool fusable(const torch::Tensor& x, const torch::Tensor& z, const torch::Tensor
 
 // Shared by the plain and gated operators (LibTorch 1.13's Function::apply takes no undefined
 // tensor, so "no gate" needs its own operator).
+// With a token grid (CUDA only), x is (B, H, W, s, s, C) and the result (B, H·s, W·s, C).
 torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                             const torch::Tensor& z, const torch::Tensor& weight,
-                            const torch::Tensor& bias, double eps) {
+                            const torch::Tensor& bias, double eps, TokenGrid grid = {}) {
   const int64_t C = x.size(-1);
   // The CUDA kernels widen bfloat16 x in registers, as a conversion would, without writing (and
   // keeping for the backward) a float32 copy.
@@ -50,7 +51,7 @@ torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::
     if (z2.stride(1) != 1) z2 = z2.contiguous();
   }
 #ifdef VMUNET_CUDA
-  auto f = x.is_cuda() ? layer_norm_fwd_cuda(x2, z2, weight, bias, eps)
+  auto f = x.is_cuda() ? layer_norm_fwd_cuda(x2, z2, weight, bias, eps, grid)
                        : layer_norm_fwd_cpu(x2, z2, weight, bias, eps);
 #else
   auto f = layer_norm_fwd_cpu(x2, z2, weight, bias, eps);
@@ -58,7 +59,9 @@ torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::
   ctx->save_for_backward({x2, f.mean, f.rstd, z2, weight, bias});
   ctx->saved_data["x_dtype"] = static_cast<int64_t>(x.scalar_type());
   ctx->saved_data["shape"] = x.sizes().vec();
-  return f.out.view(x.sizes());
+  ctx->saved_data["grid"] = std::vector<int64_t>{grid.width, grid.scale};
+  if (grid.scale == 0) return f.out.view(x.sizes());
+  return f.out.view({x.size(0), x.size(1) * grid.scale, x.size(2) * grid.scale, C});
 }
 
 // {dx, dz (undefined without a gate), dweight, dbias}.
@@ -67,9 +70,11 @@ std::vector<torch::Tensor> fused_backward(torch::autograd::AutogradContext* ctx,
   const auto s = ctx->get_saved_variables();
   const auto shape = ctx->saved_data["shape"].toIntVector();
   const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
+  const auto grid = ctx->saved_data["grid"].toIntVector();
   const auto dout2 = dout.reshape({-1, shape.back()});
 #ifdef VMUNET_CUDA
-  auto g = s[0].is_cuda() ? layer_norm_bwd_cuda(dout2, s[0], s[1], s[2], s[3], s[4], s[5])
+  auto g = s[0].is_cuda() ? layer_norm_bwd_cuda(dout2, s[0], s[1], s[2], s[3], s[4], s[5],
+                                                TokenGrid{grid[0], grid[1]})
                           : layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
 #else
   auto g = layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
@@ -82,13 +87,15 @@ std::vector<torch::Tensor> fused_backward(torch::autograd::AutogradContext* ctx,
 class LayerNormFunction : public torch::autograd::Function<LayerNormFunction> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
-                               const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
-    return fused_forward(ctx, x, torch::Tensor(), weight, bias, eps);
+                               const torch::Tensor& weight, const torch::Tensor& bias, double eps,
+                               int64_t grid_width, int64_t grid_scale) {
+    return fused_forward(ctx, x, torch::Tensor(), weight, bias, eps,
+                         TokenGrid{grid_width, grid_scale});
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto g = fused_backward(ctx, grads[0]);
-    return {g[0], g[2], g[3], torch::Tensor()};
+    return {g[0], g[2], g[3], torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -123,8 +130,20 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& nor
               "layer_norm: expects an affine LayerNorm over the last dimension");
   check_shapes(x, torch::Tensor(), norm->weight, norm->bias);
   if (fusable(x, torch::Tensor(), norm->weight, norm->bias))
-    return LayerNormFunction::apply(x, norm->weight, norm->bias, o.eps());
+    return LayerNormFunction::apply(x, norm->weight, norm->bias, o.eps(), 0, 0);
   return layer_norm_composed(x, torch::Tensor(), norm->weight, norm->bias, o.eps());
+}
+
+torch::Tensor layer_norm_to_grid(const torch::Tensor& tokens, const torch::nn::LayerNorm& norm) {
+  TORCH_CHECK(tokens.dim() == 6 && tokens.size(3) == tokens.size(4),
+              "layer_norm_to_grid: tokens must be (B, H, W, s, s, C), got ", tokens.sizes());
+  const int64_t B = tokens.size(0), H = tokens.size(1), W = tokens.size(2);
+  const int64_t s = tokens.size(3), C = tokens.size(5);
+  check_shapes(tokens, torch::Tensor(), norm->weight, norm->bias);
+  if (tokens.is_cuda() && fusable(tokens, torch::Tensor(), norm->weight, norm->bias))
+    return LayerNormFunction::apply(tokens, norm->weight, norm->bias, norm->options.eps(), W, s);
+  // The per-row normalisation commutes with moving the rows.
+  return layer_norm(tokens, norm).permute({0, 1, 3, 2, 4, 5}).reshape({B, H * s, W * s, C});
 }
 
 torch::Tensor layer_norm_gate(const torch::Tensor& x, const torch::Tensor& z,

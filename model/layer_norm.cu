@@ -45,6 +45,15 @@ __device__ __forceinline__ float row_sum(float x) {
 
 __device__ __forceinline__ float sigmoid(float x) { return 1.f / (1.f + expf(-x)); }
 
+// The row of out and dout for x's row r: token (bh, w, s1, s2) of the (.., W, s, s) layout goes to
+// (bh, s1, w, s2) on the (.., s, W, s) grid. Rows fit 32 bits there (layer_norm_cuda.cpp).
+__device__ __forceinline__ int64_t out_row(const LayerNormParams& p, int64_t r) {
+  if (p.grid_scale == 0) return r;
+  const unsigned s = p.grid_scale, W = p.grid_width, t = unsigned(r);
+  const unsigned s2 = t % s, s1 = t / s % s, w = t / (s * s) % W, bh = t / (s * s * W);
+  return ((int64_t(bh) * s + s1) * W + w) * s + s2;
+}
+
 // kLanes: the lanes of a row (32, or kNarrowLanes). kCached: the values a lane keeps per row
 // (channels lane, lane + kLanes, ...; a row of at most kLanes·kCached channels), or 0 for rows
 // read again on each pass (whole warps only). The lane's channel loop:
@@ -99,7 +108,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const 
   }
   const float rstd = rsqrtf(row_sum<kLanes>(sq) / C + p.eps);
   const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
-  Z* out = static_cast<Z*>(p.out) + r * C;
+  Z* out = static_cast<Z*>(p.out) + out_row(p, r) * C;
 #pragma unroll(kCached > 0 ? kCached : 4)
   for (int i = 0; i < steps<kCached>(); ++i) {
     const int c = lane + i * kLanes;
@@ -143,7 +152,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
     const int64_t r = valid ? row : p.rows - 1;
     const float mean = p.mean[r], rstd = p.rstd[r];
     const X* x = static_cast<const X*>(p.x) + r * C;
-    const Z* dout = static_cast<const Z*>(p.dout) + r * C;
+    const Z* dout = static_cast<const Z*>(p.dout) + out_row(p, r) * C;
     const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
     Z* dz = p.z ? static_cast<Z*>(p.dz) + r * C : nullptr;
     float xhats[kKept], dxhats[kKept];

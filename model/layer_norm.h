@@ -15,6 +15,11 @@ namespace vmunet {
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& norm);
 
+// LayerNorm of PatchExpand's tokens (B, H, W, s, s, C) laid out on their grid: (B, H·s, W·s, C).
+// On CUDA the kernels write (and read the gradient of) each row at its grid position, with no
+// permuting copy either way.
+torch::Tensor layer_norm_to_grid(const torch::Tensor& tokens, const torch::nn::LayerNorm& norm);
+
 // z has x's shape, its channels contiguous (a chunk of a wider tensor will do).
 torch::Tensor layer_norm_gate(const torch::Tensor& x, const torch::Tensor& z,
                               const torch::Tensor& weight, const torch::Tensor& bias, double eps);

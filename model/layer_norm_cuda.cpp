@@ -7,6 +7,8 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <limits>
+
 #include "model/cuda_element_torch.h"
 #include "model/layer_norm_cuda_params.h"
 
@@ -14,10 +16,18 @@ namespace vmunet {
 namespace {
 
 LayerNormParams make_params(const torch::Tensor& x, const torch::Tensor& z,
-                            const torch::Tensor& weight, const torch::Tensor& bias) {
+                            const torch::Tensor& weight, const torch::Tensor& bias,
+                            TokenGrid grid) {
   LayerNormParams p;
   p.rows = x.size(0);
   p.channels = int(x.size(1));
+  if (grid.scale > 0) {
+    TORCH_CHECK(!z.defined() && p.rows <= std::numeric_limits<int32_t>::max() &&
+                    p.rows % (grid.width * grid.scale * grid.scale) == 0,
+                "layer_norm: a token grid needs no gate, whole grids and rows in 32 bits");
+    p.grid_width = int(grid.width);
+    p.grid_scale = int(grid.scale);
+  }
   p.x_dtype = cuda_dtype(x, "layer_norm", "x");
   p.x = x.data_ptr();
   if (z.defined()) {
@@ -34,10 +44,10 @@ LayerNormParams make_params(const torch::Tensor& x, const torch::Tensor& z,
 
 LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
-                                     double eps) {
+                                     double eps, TokenGrid grid) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto w = weight.contiguous(), b = bias.contiguous();
-  auto p = make_params(x, z, w, b);
+  auto p = make_params(x, z, w, b, grid);
   p.eps = float(eps);
   const auto f32 = x.options().dtype(torch::kFloat);
   LayerNormForward f{torch::empty(x.sizes(), z.defined() ? z.options() : f32),
@@ -52,10 +62,10 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, const torch::Tensor& x,
                                                const torch::Tensor& mean, const torch::Tensor& rstd,
                                                const torch::Tensor& z, const torch::Tensor& weight,
-                                               const torch::Tensor& bias) {
+                                               const torch::Tensor& bias, TokenGrid grid) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto w = weight.contiguous(), b = bias.contiguous();
-  auto p = make_params(x, z, w, b);
+  auto p = make_params(x, z, w, b, grid);
   const auto f32 = x.options().dtype(torch::kFloat);
   const auto dout = dout_in.to(z.defined() ? z.scalar_type() : torch::kFloat).contiguous();
   auto dx = torch::empty(x.sizes(), x.options());

@@ -19,16 +19,20 @@ struct LayerNormParams {
   CudaDtype dtype = CudaDtype::kFloat32;
   CudaDtype x_dtype = CudaDtype::kFloat32;  // of x and dx
   int64_t z_row_stride = 0;                 // z's channels are contiguous
+  // grid_scale > 0: x's rows are tokens (.., W, s, s) with s = grid_scale and W = grid_width
+  // (PatchExpand's), and out and dout hold each token's row at its place on the (.., s, W, s)
+  // grid (layer_norm_row_on_grid). Without a gate.
+  int grid_width = 0, grid_scale = 0;
 
   const void* x = nullptr;        // (rows, channels)
   const void* z = nullptr;        // (rows, channels), strided as above; null: no gate
   const float* weight = nullptr;  // (channels)
   const float* bias = nullptr;    // (channels)
-  void* out = nullptr;            // (rows, channels)
+  void* out = nullptr;            // (rows, channels), rows on the grid where there is one
   float* mean = nullptr;          // (rows)
   float* rstd = nullptr;          // (rows)
 
-  const void* dout = nullptr;  // (rows, channels)
+  const void* dout = nullptr;  // (rows, channels), rows as out's
   void* dx = nullptr;          // (rows, channels)
   void* dz = nullptr;          // (rows, channels), contiguous
   float* dweight = nullptr;    // (channels)

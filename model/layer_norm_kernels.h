@@ -9,6 +9,12 @@
 
 namespace vmunet {
 
+// PatchExpand's tokens (.., width, scale, scale) written to and read from their (.., scale, width,
+// scale) grid rows by the CUDA kernels; scale 0: rows in place.
+struct TokenGrid {
+  int64_t width = 0, scale = 0;
+};
+
 struct LayerNormForward {
   torch::Tensor out;   // (rows, channels); z's dtype where gated, else float32
   torch::Tensor mean;  // (rows) float32
@@ -25,7 +31,7 @@ LayerNormForward layer_norm_fwd_cpu(const torch::Tensor& x, const torch::Tensor&
 #ifdef VMUNET_CUDA
 LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
                                      const torch::Tensor& weight, const torch::Tensor& bias,
-                                     double eps);
+                                     double eps, TokenGrid grid = {});
 
 #endif
 
@@ -38,7 +44,7 @@ std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const t
 std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout, const torch::Tensor& x,
                                                const torch::Tensor& mean, const torch::Tensor& rstd,
                                                const torch::Tensor& z, const torch::Tensor& weight,
-                                               const torch::Tensor& bias);
+                                               const torch::Tensor& bias, TokenGrid grid = {});
 #endif
 
 }  // namespace vmunet

@@ -7,8 +7,6 @@
 
 namespace vmunet {
 namespace nn = torch::nn;
-using torch::indexing::None;
-using torch::indexing::Slice;
 
 namespace {
 nn::LayerNorm layer_norm_module(int64_t dim) {
@@ -20,13 +18,6 @@ nn::Linear linear_no_bias(int64_t in, int64_t out) {
   return l;
 }
 constexpr int64_t kPatch = 4;  // PatchEmbed2D's kernel and stride
-
-// (B, H, W, scale, scale, C) -> (B, H·scale, W·scale, C): PatchExpand's tokens on their grid.
-torch::Tensor tokens_to_grid(const torch::Tensor& tokens) {
-  const int64_t B = tokens.size(0), H = tokens.size(1), W = tokens.size(2);
-  const int64_t s = tokens.size(3), C = tokens.size(5);
-  return tokens.permute({0, 1, 3, 2, 4, 5}).reshape({B, H * s, W * s, C});
-}
 }  // namespace
 
 PatchEmbed2DImpl::PatchEmbed2DImpl(int64_t in_chans, int64_t embed_dim) {
@@ -50,10 +41,13 @@ PatchMerging2DImpl::PatchMerging2DImpl(int64_t dim) {
 }
 
 torch::Tensor PatchMerging2DImpl::forward(const torch::Tensor& x) {
-  auto phase = [&](int64_t r, int64_t c) {
-    return x.index({Slice(), Slice(r, None, 2), Slice(c, None, 2), Slice()});
-  };
-  auto merged = torch::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1);
+  // The official code concatenates the four strided phases x[:, r::2, c::2] in the order (r, c) =
+  // (0, 0), (1, 0), (0, 1), (1, 1), cropping odd sizes. One permuting copy does the same: its
+  // backward is one copy too, where the slices' backward filled and added four full-size tensors.
+  const int64_t B = x.size(0), H = x.size(1) / 2, W = x.size(2) / 2, C = x.size(3);
+  const auto even = x.slice(1, 0, 2 * H).slice(2, 0, 2 * W);
+  auto merged =
+      even.reshape({B, H, 2, W, 2, C}).permute({0, 1, 3, 4, 2, 5}).reshape({B, H, W, 4 * C});
   return reduction->forward(layer_norm(merged, norm));
 }
 
@@ -64,7 +58,7 @@ PatchExpandImpl::PatchExpandImpl(int64_t in_dim, int64_t out_dim_, int64_t scale
 }
 
 torch::Tensor PatchExpandImpl::forward(const torch::Tensor& x) {
-  return layer_norm(tokens_to_grid(expanded(x)), norm);
+  return layer_norm_to_grid(expanded(x), norm);
 }
 
 torch::Tensor PatchExpandImpl::forward_tokens(const torch::Tensor& x) {

@@ -18,7 +18,8 @@ class PatchEmbed2DImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchEmbed2D);
 
-// 2×2 phases concatenated as (0,0), (1,0), (0,1), (1,1) -> LayerNorm(4d) -> Linear(4d -> 2d).
+// 2×2 phases concatenated as (0,0), (1,0), (0,1), (1,1) (odd sizes cropped, as the official code
+// does) -> LayerNorm(4d) -> Linear(4d -> 2d).
 class PatchMerging2DImpl : public torch::nn::Module {
  public:
   explicit PatchMerging2DImpl(int64_t dim);

@@ -7,13 +7,16 @@
 
 namespace vmunet {
 
-torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training) {
-  if (!training || rate <= 0.0) return x;
+torch::Tensor add_drop_path(const torch::Tensor& x, const torch::Tensor& branch, double rate,
+                            bool training) {
+  if (!training || rate <= 0.0) return x + branch;
+  // One pass over the activations each way, where x + branch·mask / keep took three forward and
+  // two backward. The per-sample scale is formed as timm's drop_path forms it: mask / keep.
   const double keep = 1.0 - rate;
-  std::vector<int64_t> shape(x.dim(), 1);
-  shape[0] = x.size(0);
-  auto mask = torch::empty(shape, x.options()).bernoulli_(keep);
-  return x * mask / keep;
+  std::vector<int64_t> shape(branch.dim(), 1);
+  shape[0] = branch.size(0);
+  auto scale = torch::empty(shape, branch.options()).bernoulli_(keep).div_(keep);
+  return torch::addcmul(x, branch, scale);
 }
 
 VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_path_rate(rate) {
@@ -23,16 +26,19 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
 }
 
 torch::Tensor VSSBlockImpl::branch(const torch::Tensor& x) {
-  return drop_path(self_attention->forward(layer_norm(x, ln_1)), drop_path_rate, is_training());
+  return self_attention->forward(layer_norm(x, ln_1));
 }
 
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
-  if (!recompute) return x + branch(x);
-  // The residual sum stays outside the recomputed part, so that x's gradient adds its terms in the
-  // same order as without recomputation (and so the same bits). The graph holds the block: it
-  // calls the branch again in its backward pass, which may come after the model is gone.
+  if (!recompute) return add_drop_path(x, branch(x), drop_path_rate, is_training());
+  // The residual sum and drop path stay outside the recomputed part, so that x's gradient adds its
+  // terms in the same order as without recomputation (and so the same bits), and the mask is drawn
+  // once. The graph holds the block: it calls the branch again in its backward pass, which may
+  // come after the model is gone.
   auto self = std::static_pointer_cast<VSSBlockImpl>(shared_from_this());
-  return x + recomputed([self](const torch::Tensor& in) { return self->branch(in); }, x);
+  return add_drop_path(x,
+                       recomputed([self](const torch::Tensor& in) { return self->branch(in); }, x),
+                       drop_path_rate, is_training());
 }
 
 VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,

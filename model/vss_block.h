@@ -10,14 +10,16 @@
 
 namespace vmunet {
 
-// Stochastic depth: drops the residual branch per sample with probability `rate` (training only).
-torch::Tensor drop_path(const torch::Tensor& x, double rate, bool training);
+// x + DropPath(branch). Stochastic depth drops the residual branch per sample with probability
+// `rate` and scales the kept ones by 1 / (1 − rate) (training only; x + branch otherwise).
+torch::Tensor add_drop_path(const torch::Tensor& x, const torch::Tensor& branch, double rate,
+                            bool training);
 
 class VSSBlockImpl : public torch::nn::Module {
  public:
   VSSBlockImpl(int64_t dim, int64_t d_state, double drop_path_rate);
   torch::Tensor forward(const torch::Tensor& x);
-  // DropPath(SS2D(LayerNorm(x))): the residual branch, the part recomputed.
+  // SS2D(LayerNorm(x)): the residual branch, the part recomputed.
   torch::Tensor branch(const torch::Tensor& x);
   double drop_path_rate;
   // Keep only the block's input for the backward pass and run the block again there (recompute.h).

@@ -1,7 +1,8 @@
 // The fused LayerNorm (model/layer_norm.h), plain and gated, on CUDA and on the CPU, against
 // LibTorch's ops in float64: forward and every gradient, rows of 8 to 1536 channels, inputs that
 // are permuted views (as in the patch embedding), gates that are chunks of a wider tensor,
-// float32 and (CUDA) bfloat16 inputs; and a bitwise-deterministic backward. The CUDA tests skip
+// float32 and (CUDA) bfloat16 inputs; PatchExpand's tokens written onto their grid; and a
+// bitwise-deterministic backward. The CUDA tests skip
 // where no CUDA device is visible.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -135,6 +136,56 @@ TEST(CpuLayerNorm, SameResultOnOneAndTwoThreads) {
       EXPECT_TRUE(torch::equal(one.grads[i], two.grads[i])) << c << " " << kNames[i];
   }
 }
+
+// PatchExpand's tokens (B, H, W, s, s, C) normalised onto their grid (B, H·s, W·s, C): against
+// LibTorch's ops in float64, and bit for bit against the fused LayerNorm of the tokens followed by
+// the permuting copy (each row's arithmetic is the same wherever it is written) for the output
+// and x's gradient; weight and bias sum their rows in another order.
+void expect_grid_matches(torch::Device device) {
+  for (const auto& [C, s] :
+       std::vector<std::pair<int64_t, int64_t>>{{24, 4}, {96, 2}, {200, 2}, {800, 2}}) {
+    torch::manual_seed(C);
+    const auto opts = torch::TensorOptions().device(device);
+    const auto tokens0 = torch::randn({2, 3, 5, s, s, C}, opts) * 2 + 0.5;
+    const auto dout = torch::randn({2, 3 * s, 5 * s, C}, opts);
+    auto norm = torch::nn::LayerNorm(torch::nn::LayerNormOptions({C}).eps(1e-5));
+    norm->to(device);
+    {
+      torch::NoGradGuard no_grad;
+      norm->weight.copy_(1.0 + 0.5 * torch::randn({C}, opts));
+      norm->bias.copy_(0.3 * torch::randn({C}, opts));
+    }
+    auto on_grid = [&](const torch::Tensor& t) {
+      return t.permute({0, 1, 3, 2, 4, 5}).reshape({2, 3 * s, 5 * s, C});
+    };
+    const auto tokens = tokens0.clone().requires_grad_(true);
+    const auto out = layer_norm_to_grid(tokens, norm);
+    const auto got = torch::autograd::grad({out}, {tokens, norm->weight, norm->bias}, {dout});
+
+    const auto tokens_b = tokens0.clone().requires_grad_(true);
+    const auto out_b = on_grid(layer_norm(tokens_b, norm));
+    const auto dx_b = torch::autograd::grad({out_b}, {tokens_b}, {dout})[0];
+    EXPECT_TRUE(torch::equal(out, out_b)) << C;
+    EXPECT_TRUE(torch::equal(got[0], dx_b)) << C;
+
+    const auto td = tokens0.to(torch::kDouble).requires_grad_(true);
+    const auto wd = norm->weight.detach().to(torch::kDouble).requires_grad_(true);
+    const auto bd = norm->bias.detach().to(torch::kDouble).requires_grad_(true);
+    const auto ref = on_grid(layer_norm_composed(td, torch::Tensor(), wd, bd, 1e-5));
+    const auto want = torch::autograd::grad({ref}, {td, wd, bd}, {dout.to(torch::kDouble)});
+    const auto tol = test::tolerance_for(torch::kFloat);
+    EXPECT_LT(test::rel_error(out, ref), tol.forward) << C;
+    for (size_t i = 0; i < 3; ++i)
+      EXPECT_LT(test::rel_error(got[i], want[i]), tol.gradient) << C << " " << kNames[i];
+  }
+}
+
+TEST(CudaLayerNorm, TokensOntoTheirGrid) {
+  SKIP_WITHOUT_GPU();
+  expect_grid_matches(torch::kCUDA);
+}
+
+TEST(CpuLayerNorm, TokensOntoTheirGrid) { expect_grid_matches(torch::kCPU); }
 
 TEST(CudaLayerNorm, BackwardIsBitwiseDeterministic) {
   SKIP_WITHOUT_GPU();

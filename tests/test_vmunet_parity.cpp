@@ -115,15 +115,49 @@ TEST(VMUNetSchedule, DropPathRates) {
   EXPECT_NEAR(last->drop_path_rate, 0.2, 1e-7);
 }
 
-// Drop path is identity in eval mode and unbiased in training.
+// PatchMerging2D against the official formulation: the strided phases x[:, r::2, c::2]
+// concatenated as (r, c) = (0, 0), (1, 0), (0, 1), (1, 1), cropped to even sizes. The same values
+// move either way, so output and input gradient agree bit for bit.
+TEST(PatchMerging, MatchesTheOfficialStridedPhases) {
+  using torch::indexing::None;
+  using torch::indexing::Slice;
+  torch::manual_seed(3);
+  PatchMerging2D merge(3);
+  for (const auto& shape : {std::vector<int64_t>{2, 6, 4, 3}, std::vector<int64_t>{2, 5, 7, 3}}) {
+    const auto x = torch::randn(shape).requires_grad_(true);
+    const auto out = merge->forward(x);
+    const auto dout = torch::randn_like(out);
+    const auto dx = torch::autograd::grad({out}, {x}, {dout})[0];
+
+    const int64_t H = shape[1] / 2, W = shape[2] / 2;
+    auto phase = [&](int64_t r, int64_t c) {
+      return x.index({Slice(), Slice(r, 2 * H, 2), Slice(c, 2 * W, 2), Slice()});
+    };
+    const auto merged = torch::cat({phase(0, 0), phase(1, 0), phase(0, 1), phase(1, 1)}, -1);
+    const auto ref = merge->reduction->forward(layer_norm(merged, merge->norm));
+    const auto dx_ref = torch::autograd::grad({ref}, {x}, {dout})[0];
+    ASSERT_EQ(out.sizes(), ref.sizes());
+    EXPECT_TRUE(torch::equal(out, ref));
+    EXPECT_TRUE(torch::equal(dx, dx_ref));
+  }
+}
+
+// Drop path is identity in eval mode and unbiased in training: x + branch·mask / keep per sample,
+// with the mask timm draws (bernoulli(keep) over the batch, from the same generator).
 TEST(VMUNetSchedule, DropPathScalesKeptSamples) {
+  const auto x = torch::rand({20000, 1, 2, 3});
+  const auto branch = torch::rand({20000, 1, 2, 3});
+  EXPECT_TRUE(torch::equal(add_drop_path(x, branch, 0.3, false), x + branch));
+  EXPECT_TRUE(torch::equal(add_drop_path(x, branch, 0.0, true), x + branch));
   torch::manual_seed(0);
-  auto x = torch::ones({20000, 1, 1, 1});
-  EXPECT_TRUE(torch::equal(drop_path(x, 0.3, false), x));
-  auto y = drop_path(x, 0.3, true);
-  auto kept = (y > 0).to(torch::kFloat);
-  EXPECT_NEAR(kept.mean().item<float>(), 0.7, 0.02);
-  EXPECT_TRUE(torch::allclose(y.masked_select(y > 0), torch::full({1}, 1.0 / 0.7)));
+  const auto y = add_drop_path(x, branch, 0.3, true);
+  torch::manual_seed(0);
+  const auto mask = torch::empty({20000, 1, 1, 1}).bernoulli_(0.7);
+  EXPECT_NEAR(mask.mean().item<float>(), 0.7, 0.02);
+  EXPECT_TRUE(torch::allclose(y, x + branch * mask / 0.7, 1e-6, 1e-6));
+  const auto dropped = (mask == 0).expand_as(x);
+  EXPECT_GT(dropped.sum().item<int64_t>(), 0);
+  EXPECT_TRUE(torch::equal(y.masked_select(dropped), x.masked_select(dropped)));
 }
 
 }  // namespace
