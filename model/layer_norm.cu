@@ -63,10 +63,13 @@ __host__ __device__ constexpr int steps() {
   return kCached > 0 ? kCached : 1 << 30;
 }
 // The kCached a row width gets: 4 up to 128 channels, 8 up to 256, 16 up to 512, 24 up to 768
-// (stage 3's gated rows and stage 4's inputs), else 0.
-int cached_for(int channels) {
-  for (int cached : {4, 8, 16, 24})
-    if (channels <= cached * kWarp) return cached;
+// (stage 3's gated rows and stage 4's inputs), else 0; the forward also 48 up to 1536 (stage 4's
+// gated rows, the last patch merging's). The backward keeps a row's values and the weight sums of
+// its channels in registers, four values a cached channel: more than 24 would spill.
+constexpr int kMaxBwdCached = 24;
+int cached_for(int channels, bool backward) {
+  for (int cached : {4, 8, 16, 24, 48})
+    if (channels <= cached * kWarp && (cached <= kMaxBwdCached || !backward)) return cached;
   return 0;
 }
 
@@ -256,16 +259,18 @@ void launch(const LayerNormParams& p, bool backward, cudaStream_t stream) {
     VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
     return;
   }
-  const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
-  VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, X, kCached, kLanes>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
-                    "raising the shared-memory limit of the LayerNorm backward");
-  const int blocks = bwd_blocks(p);
-  layer_norm_bwd_kernel<Z, X, kCached, kLanes><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
-  layer_norm_param_sum_kernel<<<(2 * p.channels + kRowWarps - 1) / kRowWarps, kRowWarps * kWarp, 0,
-                                stream>>>(p, blocks);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
+  if constexpr (kCached <= kMaxBwdCached) {
+    const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
+    VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, X, kCached, kLanes>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+                      "raising the shared-memory limit of the LayerNorm backward");
+    const int blocks = bwd_blocks(p);
+    layer_norm_bwd_kernel<Z, X, kCached, kLanes><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
+    layer_norm_param_sum_kernel<<<(2 * p.channels + kRowWarps - 1) / kRowWarps, kRowWarps * kWarp,
+                                  0, stream>>>(p, blocks);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
+  }
 }
 
 // The kernels for p's row width (lanes_for, cached_for).
@@ -273,7 +278,7 @@ template <typename Z, typename X>
 void launch_for_width(const LayerNormParams& p, bool backward, cudaStream_t stream) {
   if (lanes_for(p.channels) == kNarrowLanes)
     return launch<Z, X, kNarrowCached, kNarrowLanes>(p, backward, stream);
-  switch (cached_for(p.channels)) {
+  switch (cached_for(p.channels, backward)) {
     case 4:
       return launch<Z, X, 4>(p, backward, stream);
     case 8:
@@ -282,6 +287,8 @@ void launch_for_width(const LayerNormParams& p, bool backward, cudaStream_t stre
       return launch<Z, X, 16>(p, backward, stream);
     case 24:
       return launch<Z, X, 24>(p, backward, stream);
+    case 48:
+      return launch<Z, X, 48>(p, backward, stream);
     default:
       return launch<Z, X, 0>(p, backward, stream);
   }

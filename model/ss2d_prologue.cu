@@ -1,14 +1,14 @@
 // CUDA SS2D prologue (ss2d_prologue.h): SiLU(depthwise 3×3 convolution + bias) of the
 // channels-last in_proj slice, written straight into the scan's two planes, and its backward.
 //
-// A block owns a tile of 16×16 positions and a few channels. It stages the input around the tile
-// (a halo of one position forward, two backward) channel-major in shared memory, so that the reads
-// of x run along its contiguous channels and the stencil reads runs of positions. The forward
-// writes the row-major plane from registers and the transposed plane through shared memory, both
-// coalesced. The backward adds the two planes' gradients over the tile and its one-position halo,
-// turns them into dz = dy·SiLU'(z) with z recomputed, and from dz forms dx (the stencil with the
-// weights flipped) and the tile's sums for dweight and dbias; a second kernel adds the tiles' sums
-// in a fixed order, so the backward is deterministic.
+// A block owns a tile of 16×16 positions (8×8 on small images) and a few channels. It stages the
+// input around the tile (a halo of one position forward, two backward) channel-major in shared
+// memory, so that the reads of x run along its contiguous channels and the stencil reads runs of
+// positions. The forward writes the row-major plane from registers and the transposed plane through
+// shared memory, both coalesced. The backward adds the two planes' gradients over the tile and its
+// one-position halo, turns them into dz = dy·SiLU'(z) with z recomputed, and from dz forms dx (the
+// stencil with the weights flipped) and the tile's sums for dweight and dbias; a second kernel adds
+// the tiles' sums in a fixed order, so the backward is deterministic.
 #include "model/cuda_check.h"
 #include "model/cuda_vec16.h"
 #include "model/ss2d_prologue_cuda_params.h"
@@ -16,31 +16,38 @@
 namespace vmunet {
 namespace {
 
-constexpr int kSide = 16;  // tile positions along h and along w
-constexpr int kThreads = 256;
-constexpr int kTileSlots = kSide * kSide;
 constexpr int kTapsAndBias = kPrologueTaps + 1;
+constexpr int kFwdChannels = 32;  // forward: channels per block
+constexpr int kBwdChannels = 16;  // backward: channels per block
 
-// Forward: 32 channels; x over the tile and a one-position halo.
-constexpr int kFwdChannels = 32;
-constexpr int kFwdHalo = kSide + 2;
-constexpr int kFwdInPitch = kFwdHalo * kFwdHalo + 1;  // odd: a warp walking channels hits 32 banks
-constexpr int kOutPitch = kSide + 1;
-constexpr int kOutChannelPitch = kSide * kOutPitch + 1;
+// A tile of kSide × kSide positions: 16, or 8 where the image has a side of at most 8 (stage 4's
+// 8 × 8 would leave three quarters of a 16-tile idle). The forward runs a thread per position
+// over x and a one-position halo; the backward has dz over a one-position halo, so x over a
+// two-position one, and a thread per (channel, column) for the weight sums.
+template <int kSide>
+struct Geometry {
+  static constexpr int kFwdThreads = kSide * kSide;
+  static constexpr int kFwdHalo = kSide + 2;
+  static constexpr int kFwdInPitch = kFwdHalo * kFwdHalo + 1;  // odd: a warp walking channels
+                                                               // hits 32 banks
+  static constexpr int kOutPitch = kSide + 1;
+  static constexpr int kOutChannelPitch = kSide * kOutPitch + 1;
 
-// Backward: 16 channels; dz over a one-position halo, so x over a two-position one.
-constexpr int kBwdChannels = 16;
-constexpr int kBwdHalo = kSide + 4;
-constexpr int kBwdInPitch = kBwdHalo * kBwdHalo + 1;
-constexpr int kGradHalo = kSide + 2;
-constexpr int kGradRow = kGradHalo + 1;
-constexpr int kGradPitch = kGradHalo * kGradRow + 1;
-constexpr int kPartsPerChannel = kThreads / kBwdChannels;  // threads summing one channel's dweight
+  static constexpr int kBwdThreads = kBwdChannels * kSide;
+  static constexpr int kBwdHalo = kSide + 4;
+  static constexpr int kBwdInPitch = kBwdHalo * kBwdHalo + 1;
+  static constexpr int kGradHalo = kSide + 2;
+  static constexpr int kGradRow = kGradHalo + 1;
+  static constexpr int kGradPitch = kGradHalo * kGradRow + 1;
+};
+
+int tile_side(const Ss2dPrologueParams& p) { return p.height <= 8 || p.width <= 8 ? 8 : 16; }
 
 struct Tile {
   int b, c0, h0, w0;
 };
 
+template <int kSide>
 __device__ __forceinline__ Tile tile_of(const Ss2dPrologueParams& p, int channels) {
   const int tiles_w = (p.width + kSide - 1) / kSide;
   return {int(blockIdx.z), int(blockIdx.y) * channels, int(blockIdx.x / tiles_w) * kSide,
@@ -68,8 +75,8 @@ __device__ __forceinline__ void stage_weights(const Ss2dPrologueParams& p, int c
 // sixteenth of the bytes per instruction.
 template <typename T, int kRun>
 __device__ __forceinline__ void stage_x_runs(const Ss2dPrologueParams& p, const Tile& t,
-                                             int channels, int halo, int pitch, float* xs) {
-  const int margin = (halo - kSide) / 2;
+                                             int channels, int halo, int margin, int pitch,
+                                             float* xs) {
   const T* x = static_cast<const T*>(p.x) + int64_t(t.b) * p.x_batch_stride;
   const int runs = channels / kRun;
   for (int i = threadIdx.x; i < runs * halo * halo; i += blockDim.x) {
@@ -84,16 +91,16 @@ __device__ __forceinline__ void stage_x_runs(const Ss2dPrologueParams& p, const 
 }
 template <typename T>
 __device__ __forceinline__ void stage_x(const Ss2dPrologueParams& p, const Tile& t, int channels,
-                                        int halo, int pitch, float* xs) {
+                                        int halo, int margin, int pitch, float* xs) {
   constexpr int kVec = kVec16<T>;
   const bool runs_fit = reinterpret_cast<uintptr_t>(p.x) % 16 == 0 &&
                         p.x_batch_stride % kVec == 0 && p.x_row_stride % kVec == 0 &&
                         p.x_col_stride % kVec == 0 && p.channels % kVec == 0 &&
                         channels % kVec == 0;
   if (runs_fit)
-    stage_x_runs<T, kVec>(p, t, channels, halo, pitch, xs);
+    stage_x_runs<T, kVec>(p, t, channels, halo, margin, pitch, xs);
   else
-    stage_x_runs<T, 1>(p, t, channels, halo, pitch, xs);
+    stage_x_runs<T, 1>(p, t, channels, halo, margin, pitch, xs);
 }
 
 // bias + Σ w·x over the 3×3 window whose top-left is (r, s) of a channel's staged rows.
@@ -110,13 +117,17 @@ __device__ __forceinline__ float conv_at(const float* xs_c, int halo, int r, int
 
 __device__ __forceinline__ float sigmoid(float z) { return 1.f / (1.f + expf(-z)); }
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads) ss2d_prologue_fwd_kernel(const Ss2dPrologueParams p) {
+template <typename T, int kSide>
+__global__ void __launch_bounds__(Geometry<kSide>::kFwdThreads)
+    ss2d_prologue_fwd_kernel(const Ss2dPrologueParams p) {
+  using G = Geometry<kSide>;
+  constexpr int kFwdHalo = G::kFwdHalo, kFwdInPitch = G::kFwdInPitch;
+  constexpr int kOutPitch = G::kOutPitch, kOutChannelPitch = G::kOutChannelPitch;
   __shared__ float smem[kFwdChannels * kFwdInPitch];  // x, then the transposed plane's tile
   __shared__ float ws[kFwdChannels * kTapsAndBias];
-  const Tile t = tile_of(p, kFwdChannels);
+  const Tile t = tile_of<kSide>(p, kFwdChannels);
   stage_weights(p, t.c0, kFwdChannels, ws);
-  stage_x<T>(p, t, kFwdChannels, kFwdHalo, kFwdInPitch, smem);
+  stage_x<T>(p, t, kFwdChannels, kFwdHalo, 1, kFwdInPitch, smem);
   __syncthreads();
 
   const int64_t L = int64_t(p.height) * p.width;
@@ -145,14 +156,19 @@ __global__ void __launch_bounds__(kThreads) ss2d_prologue_fwd_kernel(const Ss2dP
     plane1[(t.c0 + c) * L] = from_float<T>(smem[c * kOutChannelPitch + tw * kOutPitch + th]);
 }
 
-template <typename T>
-__global__ void __launch_bounds__(kThreads) ss2d_prologue_bwd_kernel(const Ss2dPrologueParams p) {
+template <typename T, int kSide>
+__global__ void __launch_bounds__(Geometry<kSide>::kBwdThreads)
+    ss2d_prologue_bwd_kernel(const Ss2dPrologueParams p) {
+  using G = Geometry<kSide>;
+  constexpr int kThreads = G::kBwdThreads, kTileSlots = kSide * kSide;
+  constexpr int kBwdHalo = G::kBwdHalo, kBwdInPitch = G::kBwdInPitch;
+  constexpr int kGradHalo = G::kGradHalo, kGradRow = G::kGradRow, kGradPitch = G::kGradPitch;
   __shared__ float xs[kBwdChannels * kBwdInPitch];
   __shared__ float ds[kBwdChannels * kGradPitch];  // dy, then dz, over the tile and its halo
   __shared__ float ws[kBwdChannels * kTapsAndBias];
-  const Tile t = tile_of(p, kBwdChannels);
+  const Tile t = tile_of<kSide>(p, kBwdChannels);
   stage_weights(p, t.c0, kBwdChannels, ws);
-  stage_x<T>(p, t, kBwdChannels, kBwdHalo, kBwdInPitch, xs);
+  stage_x<T>(p, t, kBwdChannels, kBwdHalo, 2, kBwdInPitch, xs);
 
   // dy = the row-major plane's gradient + the transposed plane's, at (h0 − 1 + r, w0 − 1 + s).
   const int64_t L = int64_t(p.height) * p.width;
@@ -209,8 +225,8 @@ __global__ void __launch_bounds__(kThreads) ss2d_prologue_bwd_kernel(const Ss2dP
   }
 
   // The tile's dweight[c][ky][kx] = Σ dz(h, w)·x(h + ky − 1, w + kx − 1) and dbias[c] = Σ dz:
-  // 16 threads per channel, each over one column of the tile, then a fixed butterfly.
-  const int c = threadIdx.x / kPartsPerChannel, dw = threadIdx.x % kPartsPerChannel;
+  // kSide threads per channel, each over one column of the tile, then a fixed butterfly.
+  const int c = threadIdx.x / kSide, dw = threadIdx.x % kSide;
   float acc[kTapsAndBias] = {};
   const float* const ds_c = ds + c * kGradPitch;
   const float* const xs_c = xs + c * kBwdInPitch;
@@ -228,7 +244,7 @@ __global__ void __launch_bounds__(kThreads) ss2d_prologue_bwd_kernel(const Ss2dP
 #pragma unroll
   for (int e = 0; e < kTapsAndBias; ++e)
 #pragma unroll
-    for (int width = kPartsPerChannel / 2; width >= 1; width /= 2)
+    for (int width = kSide / 2; width >= 1; width /= 2)
       acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], width);
   if (dw != 0 || t.c0 + c >= p.channels) return;
   const int tiles = gridDim.x;
@@ -252,12 +268,45 @@ __global__ void ss2d_prologue_param_reduce_kernel(const Ss2dPrologueParams p, in
 }
 
 int spatial_tiles(const Ss2dPrologueParams& p) {
-  return ((p.height + kSide - 1) / kSide) * ((p.width + kSide - 1) / kSide);
+  const int side = tile_side(p);
+  return ((p.height + side - 1) / side) * ((p.width + side - 1) / side);
 }
 
 dim3 tile_grid(const Ss2dPrologueParams& p, int channels) {
   return dim3(unsigned(spatial_tiles(p)), unsigned((p.channels + channels - 1) / channels),
               unsigned(p.batch));
+}
+
+template <typename T, int kSide>
+void launch(const Ss2dPrologueParams& p, bool backward, cudaStream_t stream) {
+  if (!backward) {
+    ss2d_prologue_fwd_kernel<T, kSide>
+        <<<tile_grid(p, kFwdChannels), Geometry<kSide>::kFwdThreads, 0, stream>>>(p);
+    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue");
+    return;
+  }
+  const dim3 grid = tile_grid(p, kBwdChannels);
+  ss2d_prologue_bwd_kernel<T, kSide><<<grid, Geometry<kSide>::kBwdThreads, 0, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's backward");
+  const int outputs = p.channels * kTapsAndBias;
+  ss2d_prologue_param_reduce_kernel<<<(outputs + 255) / 256, 256, 0, stream>>>(
+      p, int(grid.x) * p.batch);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's weight sums");
+}
+
+template <typename T>
+void launch_for_side(const Ss2dPrologueParams& p, bool backward, cudaStream_t stream) {
+  if (tile_side(p) == 8)
+    launch<T, 8>(p, backward, stream);
+  else
+    launch<T, 16>(p, backward, stream);
+}
+
+void launch_for(const Ss2dPrologueParams& p, bool backward, cudaStream_t stream) {
+  if (p.dtype == CudaDtype::kBFloat16)
+    launch_for_side<__nv_bfloat16>(p, backward, stream);
+  else
+    launch_for_side<float>(p, backward, stream);
 }
 
 }  // namespace
@@ -267,25 +316,11 @@ int64_t ss2d_prologue_partial_floats(const Ss2dPrologueParams& p) {
 }
 
 void ss2d_prologue_fwd(const Ss2dPrologueParams& p, cudaStream_t stream) {
-  const dim3 grid = tile_grid(p, kFwdChannels);
-  if (p.dtype == CudaDtype::kBFloat16)
-    ss2d_prologue_fwd_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(p);
-  else
-    ss2d_prologue_fwd_kernel<float><<<grid, kThreads, 0, stream>>>(p);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue");
+  launch_for(p, false, stream);
 }
 
 void ss2d_prologue_bwd(const Ss2dPrologueParams& p, cudaStream_t stream) {
-  const dim3 grid = tile_grid(p, kBwdChannels);
-  if (p.dtype == CudaDtype::kBFloat16)
-    ss2d_prologue_bwd_kernel<__nv_bfloat16><<<grid, kThreads, 0, stream>>>(p);
-  else
-    ss2d_prologue_bwd_kernel<float><<<grid, kThreads, 0, stream>>>(p);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's backward");
-  const int outputs = p.channels * kTapsAndBias;
-  ss2d_prologue_param_reduce_kernel<<<(outputs + 255) / 256, 256, 0, stream>>>(
-      p, int(grid.x) * p.batch);
-  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the SS2D prologue's weight sums");
+  launch_for(p, true, stream);
 }
 
 }  // namespace vmunet

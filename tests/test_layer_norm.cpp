@@ -95,7 +95,7 @@ TEST_P(CudaLayerNorm, MatchesLibTorchInDouble) {
 // The network's widths (96 to 1536: one warp walks each row), an odd width, a single row, more
 // rows than the backward has blocks (their sums run in several rounds), and each width of rows
 // kept in registers (up to 128, 256, 512, 768) at its edges, next to the narrowest read again
-// (769).
+// (769); the forward keeps rows of up to 1536 too (1100, 1536; 1537 is read again).
 // Rows of at most 32 channels share warps, four to one: the final projection's 24 with a last
 // block only partly filled, the narrow kernels' widest row (32) and the next (33), an odd narrow
 // width.
@@ -110,7 +110,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{300, 513, true, torch::kFloat}, Case{300, 768, true, torch::kBFloat16},
                       Case{300, 769, false, torch::kFloat}, Case{70001, 24, false, torch::kFloat},
                       Case{1000, 32, false, torch::kBFloat16}, Case{1000, 33, true, torch::kFloat},
-                      Case{77, 5, true, torch::kBFloat16}));
+                      Case{77, 5, true, torch::kBFloat16}, Case{300, 1537, true, torch::kFloat},
+                      Case{200, 1100, false, torch::kBFloat16}));
 
 class CpuLayerNorm : public ::testing::TestWithParam<Case> {};
 
