@@ -1,11 +1,12 @@
 // CUDA LayerNorm over the last dimension, optionally gated by silu(z) (layer_norm.h): one warp per
 // row, which suits the network's 96 to 1536 channels far better than one block per row; rows of
 // at most 32 channels (the final projection's 24, over every pixel of the output) share a warp,
-// 8 lanes to a row, instead of idling most of it. Rows of up to 768 channels (all but stage 4's
-// gated 1536) stay in registers between the passes over them, and the backward's weight and bias
-// sums then stay there across the rows too; wider rows are read again from the cache, their sums
-// kept in shared memory. The backward sums the weight and bias gradients per warp, then per block,
-// then across blocks, always in the same order: deterministic.
+// 8 lanes to a row, instead of idling most of it. Rows of up to 1536 channels stay in registers
+// between the passes over them; up to 768, the backward's weight and bias sums stay there across
+// the rows too, else they are kept in shared memory. Wider rows are read again from the cache.
+// PatchExpand's tokens can be written onto their grid (LayerNormParams::grid_scale). The backward
+// sums the weight and bias gradients per warp, then per block, then across blocks, always in the
+// same order: deterministic.
 #include <algorithm>
 
 #include "model/cuda_check.h"
@@ -63,15 +64,16 @@ __host__ __device__ constexpr int steps() {
   return kCached > 0 ? kCached : 1 << 30;
 }
 // The kCached a row width gets: 4 up to 128 channels, 8 up to 256, 16 up to 512, 24 up to 768
-// (stage 3's gated rows and stage 4's inputs), else 0; the forward also 48 up to 1536 (stage 4's
-// gated rows, the last patch merging's). The backward keeps a row's values and the weight sums of
-// its channels in registers, four values a cached channel: more than 24 would spill.
-constexpr int kMaxBwdCached = 24;
-int cached_for(int channels, bool backward) {
+// (stage 3's gated rows and stage 4's inputs), 48 up to 1536 (stage 4's gated rows, the last
+// patch merging's), else 0.
+int cached_for(int channels) {
   for (int cached : {4, 8, 16, 24, 48})
-    if (channels <= cached * kWarp && (cached <= kMaxBwdCached || !backward)) return cached;
+    if (channels <= cached * kWarp) return cached;
   return 0;
 }
+// The backward also keeps the weight and bias sums of a cached row's channels in registers across
+// its rows, up to this many a lane; beyond, they would spill, and go to shared memory instead.
+constexpr int kMaxKeptSums = 24;
 
 template <typename Z, typename X, int kCached, int kLanes>
 __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const LayerNormParams p) {
@@ -132,20 +134,22 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_fwd_kernel(const 
 
 // Per row, with n = x̂·weight + bias and dn = dout·gate: dz = dout·n·gate'(z), and
 // dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) with dx̂ = dn·weight. Each row's lanes add its
-// dweight = Σ dn·x̂ and dbias = Σ dn per channel, in row order (in registers where the row is
-// cached, else in the warp's shared-memory row); narrow rows' lane groups then add theirs across
-// the warp in a fixed butterfly, and the block writes the sum of its warps' rows to `partials`.
+// dweight = Σ dn·x̂ and dbias = Σ dn per channel, in row order (in registers up to kMaxKeptSums
+// cached values a lane, else in the warp's shared-memory row); narrow rows' lane groups then add
+// theirs across the warp in a fixed butterfly, and the block writes the sum of its warps' rows to
+// `partials`.
 template <typename Z, typename X, int kCached, int kLanes>
 __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const LayerNormParams p) {
   static_assert(kCached > 0 || kLanes == kWarp, "rows read again need whole warps");
   extern __shared__ float warp_partials[];  // (kRowWarps, 2, channels)
   constexpr int kKept = kCached > 0 ? kCached : 1;
+  constexpr bool kSumsKept = kCached > 0 && kCached <= kMaxKeptSums;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kLanes, C = p.channels;
   float* dweight = warp_partials + int64_t(warp) * 2 * C;
   float* dbias = dweight + C;
-  if constexpr (kCached == 0)
+  if constexpr (!kSumsKept)
     for (int c = lane; c < C; c += kWarp) dweight[c] = dbias[c] = 0.f;
-  float acc_w[kKept] = {}, acc_b[kKept] = {};
+  float acc_w[kSumsKept ? kCached : 1] = {}, acc_b[kSumsKept ? kCached : 1] = {};
   for (int64_t first = int64_t(blockIdx.x) * block_rows(kLanes); first < p.rows;
        first += int64_t(gridDim.x) * block_rows(kLanes)) {
     const int64_t row = first + threadIdx.x / kLanes;
@@ -173,7 +177,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
         if (valid) dz[c] = from_float<Z>(g * n * sg * (1.f + zc * (1.f - sg)));
       }
       const float dn = g * gate;
-      if constexpr (kCached > 0) {
+      if constexpr (kSumsKept) {
         acc_w[i] += dn * xhat;
         acc_b[i] += dn;
       } else {
@@ -211,9 +215,9 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
       dx[c] = from_float<X>(rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat));
     }
   }
-  if constexpr (kCached > 0) {
+  if constexpr (kSumsKept) {
 #pragma unroll
-    for (int i = 0; i < kKept; ++i) {
+    for (int i = 0; i < kCached; ++i) {
       float w = acc_w[i], b = acc_b[i];
 #pragma unroll
       for (int offset = kLanes; offset < kWarp; offset *= 2) {
@@ -259,18 +263,16 @@ void launch(const LayerNormParams& p, bool backward, cudaStream_t stream) {
     VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm forward");
     return;
   }
-  if constexpr (kCached <= kMaxBwdCached) {
-    const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
-    VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, X, kCached, kLanes>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
-                      "raising the shared-memory limit of the LayerNorm backward");
-    const int blocks = bwd_blocks(p);
-    layer_norm_bwd_kernel<Z, X, kCached, kLanes><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
-    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
-    layer_norm_param_sum_kernel<<<(2 * p.channels + kRowWarps - 1) / kRowWarps, kRowWarps * kWarp,
-                                  0, stream>>>(p, blocks);
-    VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
-  }
+  const size_t smem = size_t(kRowWarps) * 2 * p.channels * sizeof(float);
+  VMUNET_CUDA_CHECK(cudaFuncSetAttribute(layer_norm_bwd_kernel<Z, X, kCached, kLanes>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+                    "raising the shared-memory limit of the LayerNorm backward");
+  const int blocks = bwd_blocks(p);
+  layer_norm_bwd_kernel<Z, X, kCached, kLanes><<<blocks, kRowWarps * kWarp, smem, stream>>>(p);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm backward");
+  layer_norm_param_sum_kernel<<<(2 * p.channels + kRowWarps - 1) / kRowWarps, kRowWarps * kWarp, 0,
+                                stream>>>(p, blocks);
+  VMUNET_CUDA_CHECK(cudaGetLastError(), "launching the LayerNorm parameter sums");
 }
 
 // The kernels for p's row width (lanes_for, cached_for).
@@ -278,7 +280,7 @@ template <typename Z, typename X>
 void launch_for_width(const LayerNormParams& p, bool backward, cudaStream_t stream) {
   if (lanes_for(p.channels) == kNarrowLanes)
     return launch<Z, X, kNarrowCached, kNarrowLanes>(p, backward, stream);
-  switch (cached_for(p.channels, backward)) {
+  switch (cached_for(p.channels)) {
     case 4:
       return launch<Z, X, 4>(p, backward, stream);
     case 8:
