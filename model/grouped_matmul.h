@@ -13,10 +13,20 @@
 
 #include <torch/types.h>
 
+#include <utility>
+
 namespace vmunet {
 
 // w (G, M, K), x (B, G, K, L) → (B, G, M, L): w[g] · x[b, g], in x's dtype on CUDA (w is cast
 // to it, as autocast would). Differentiable.
 torch::Tensor grouped_matmul(const torch::Tensor& w, const torch::Tensor& x);
+
+// {grouped_matmul(w, x), x} for an x that has a second use (SS2D's planes feed x_proj and the
+// scan). On CUDA the second output is x passed through one autograd node, whose backward adds its
+// gradient inside the product's input-gradient GEMM (C = Wᵀ·dY + C): autograd would otherwise add
+// the two gradients in a pass of its own, 0.14 ms a stage-1 block in fp32 on an H200. Elsewhere
+// x itself.
+std::pair<torch::Tensor, torch::Tensor> grouped_matmul_and_input(const torch::Tensor& w,
+                                                                 const torch::Tensor& x);
 
 }  // namespace vmunet

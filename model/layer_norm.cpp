@@ -64,19 +64,25 @@ torch::Tensor fused_forward(torch::autograd::AutogradContext* ctx, const torch::
   return f.out.view({x.size(0), x.size(1) * grid.scale, x.size(2) * grid.scale, C});
 }
 
-// {dx, dz (undefined without a gate), dweight, dbias}.
+// {dx, dz (undefined without a gate), dweight, dbias}; dx_add (optional, x's shape; CUDA only)
+// is added to dx in the kernel.
 std::vector<torch::Tensor> fused_backward(torch::autograd::AutogradContext* ctx,
-                                          const torch::Tensor& dout) {
+                                          const torch::Tensor& dout,
+                                          const torch::Tensor& dx_add = {}) {
   const auto s = ctx->get_saved_variables();
   const auto shape = ctx->saved_data["shape"].toIntVector();
   const auto x_dtype = static_cast<torch::ScalarType>(ctx->saved_data["x_dtype"].toInt());
   const auto grid = ctx->saved_data["grid"].toIntVector();
   const auto dout2 = dout.reshape({-1, shape.back()});
 #ifdef VMUNET_CUDA
+  const auto add2 = dx_add.defined()
+                        ? dx_add.to(s[0].scalar_type()).reshape({-1, shape.back()}).contiguous()
+                        : dx_add;
   auto g = s[0].is_cuda() ? layer_norm_bwd_cuda(dout2, s[0], s[1], s[2], s[3], s[4], s[5],
-                                                TokenGrid{grid[0], grid[1]})
+                                                TokenGrid{grid[0], grid[1]}, add2)
                           : layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
 #else
+  TORCH_CHECK(!dx_add.defined(), "layer_norm: adding to dx is done on CUDA only");
   auto g = layer_norm_bwd_cpu(dout2, s[0], s[1], s[2], s[3], s[4], s[5]);
 #endif
   g[0] = g[0].view(shape).to(x_dtype);
@@ -96,6 +102,41 @@ class LayerNormFunction : public torch::autograd::Function<LayerNormFunction> {
                                                  torch::autograd::variable_list grads) {
     const auto g = fused_backward(ctx, grads[0]);
     return {g[0], g[2], g[3], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// x twice, the two gradients added here in this order (second onto first) rather than by autograd
+// among x's other uses: the sums LayerNormAndInputFunction's kernel forms, so that they come out
+// the same with the block recomputed (its input's other uses, a skip connection, then add to
+// this sum outside the recomputation) and without.
+class TwoUses : public torch::autograd::Function<TwoUses> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext*,
+                                                const torch::Tensor& x) {
+    return {x, x};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*,
+                                                 torch::autograd::variable_list grads) {
+    if (!grads[0].defined() || !grads[1].defined())
+      return {grads[0].defined() ? grads[0] : grads[1]};
+    return {grads[0] + grads[1]};
+  }
+};
+
+// LayerNormFunction with x also returned (CUDA only): x's gradient through that second output is
+// added to the normalisation's by the backward kernel, not by autograd in a pass of its own.
+class LayerNormAndInputFunction : public torch::autograd::Function<LayerNormAndInputFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& x, const torch::Tensor& weight,
+                                                const torch::Tensor& bias, double eps) {
+    return {fused_forward(ctx, x, torch::Tensor(), weight, bias, eps), x};
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    if (!grads[0].defined()) return {grads[1], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const auto g = fused_backward(ctx, grads[0], grads[1]);
+    return {g[0], g[2], g[3], torch::Tensor()};
   }
 };
 
@@ -132,6 +173,19 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& nor
   if (fusable(x, torch::Tensor(), norm->weight, norm->bias))
     return LayerNormFunction::apply(x, norm->weight, norm->bias, o.eps(), 0, 0);
   return layer_norm_composed(x, torch::Tensor(), norm->weight, norm->bias, o.eps());
+}
+
+std::pair<torch::Tensor, torch::Tensor> layer_norm_and_input(const torch::Tensor& x,
+                                                             const torch::nn::LayerNorm& norm) {
+  const auto& o = norm->options;
+  if (!x.is_cuda() || !o.elementwise_affine() || o.normalized_shape().size() != 1 ||
+      !fusable(x, torch::Tensor(), norm->weight, norm->bias)) {
+    const auto uses = TwoUses::apply(x);
+    return {layer_norm(uses[0], norm), uses[1]};
+  }
+  check_shapes(x, torch::Tensor(), norm->weight, norm->bias);
+  const auto out = LayerNormAndInputFunction::apply(x, norm->weight, norm->bias, o.eps());
+  return {out[0], out[1]};
 }
 
 torch::Tensor layer_norm_to_grid(const torch::Tensor& tokens, const torch::nn::LayerNorm& norm) {

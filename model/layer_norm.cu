@@ -195,6 +195,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
     mean_dxhat = row_sum<kLanes>(mean_dxhat) / C;
     mean_dxhat_xhat = row_sum<kLanes>(mean_dxhat_xhat) / C;
     X* dx = static_cast<X*>(p.dx) + r * C;
+    const X* dx_add = p.dx_add ? static_cast<const X*>(p.dx_add) + r * C : nullptr;
 #pragma unroll(kCached > 0 ? kCached : 4)
     for (int i = 0; i < steps<kCached>(); ++i) {
       const int c = lane + i * kLanes;
@@ -212,7 +213,9 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
         }
         dxhat = to_float(dout[c]) * gate * p.weight[c];
       }
-      dx[c] = from_float<X>(rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat));
+      float g = rstd * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+      if (dx_add) g += to_float(dx_add[c]);
+      dx[c] = from_float<X>(g);
     }
   }
   if constexpr (kSumsKept) {

@@ -11,9 +11,19 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/types.h>
 
+#include <utility>
+
 namespace vmunet {
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::nn::LayerNorm& norm);
+
+// {layer_norm(x, norm), x} for an x that has a second use (a VSS block's input feeds its
+// LayerNorm and the residual sum). On CUDA the second output is x passed through the LayerNorm's
+// autograd node, whose backward kernel adds its gradient into dx: autograd would otherwise add the
+// two gradients in a pass of its own. Elsewhere the two gradients are added by one autograd node
+// in the same order: x's gradient then has the same sums with and without recomputation.
+std::pair<torch::Tensor, torch::Tensor> layer_norm_and_input(const torch::Tensor& x,
+                                                             const torch::nn::LayerNorm& norm);
 
 // LayerNorm of PatchExpand's tokens (B, H, W, s, s, C) laid out on their grid: (B, H·s, W·s, C).
 // On CUDA the kernels write (and read the gradient of) each row at its grid position, with no

@@ -62,7 +62,8 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, const torch::Tensor& x,
                                                const torch::Tensor& mean, const torch::Tensor& rstd,
                                                const torch::Tensor& z, const torch::Tensor& weight,
-                                               const torch::Tensor& bias, TokenGrid grid) {
+                                               const torch::Tensor& bias, TokenGrid grid,
+                                               const torch::Tensor& dx_add) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto w = weight.contiguous(), b = bias.contiguous();
   auto p = make_params(x, z, w, b, grid);
@@ -76,6 +77,7 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   p.rstd = rstd.data_ptr<float>();
   p.dout = dout.data_ptr();
   p.dx = dx.data_ptr();
+  if (dx_add.defined()) p.dx_add = dx_add.data_ptr();
   if (dz.defined()) p.dz = dz.data_ptr();
   p.dweight = dweight.data_ptr<float>();
   p.dbias = dbias.data_ptr<float>();

@@ -32,12 +32,13 @@ struct LayerNormParams {
   float* mean = nullptr;          // (rows)
   float* rstd = nullptr;          // (rows)
 
-  const void* dout = nullptr;  // (rows, channels), rows as out's
-  void* dx = nullptr;          // (rows, channels)
-  void* dz = nullptr;          // (rows, channels), contiguous
-  float* dweight = nullptr;    // (channels)
-  float* dbias = nullptr;      // (channels)
-  float* partials = nullptr;   // layer_norm_partial_floats(*this): per-block dweight, dbias
+  const void* dout = nullptr;    // (rows, channels), rows as out's
+  void* dx = nullptr;            // (rows, channels)
+  const void* dx_add = nullptr;  // (rows, channels), x's dtype: added to dx where set
+  void* dz = nullptr;            // (rows, channels), contiguous
+  float* dweight = nullptr;      // (channels)
+  float* dbias = nullptr;        // (channels)
+  float* partials = nullptr;     // layer_norm_partial_floats(*this): per-block dweight, dbias
 };
 
 // Floats of `partials` the backward pass needs.

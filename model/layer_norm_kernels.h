@@ -35,7 +35,8 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 
 #endif
 
-// Gradients {dx (x's dtype), dz (z's dtype; undefined without z), dweight, dbias}.
+// Gradients {dx (x's dtype), dz (z's dtype; undefined without z), dweight, dbias}. On CUDA,
+// dx_add (optional; x's shape and dtype, contiguous) is added to dx by the kernel.
 std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const torch::Tensor& x,
                                               const torch::Tensor& mean, const torch::Tensor& rstd,
                                               const torch::Tensor& z, const torch::Tensor& weight,
@@ -44,7 +45,8 @@ std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const t
 std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout, const torch::Tensor& x,
                                                const torch::Tensor& mean, const torch::Tensor& rstd,
                                                const torch::Tensor& z, const torch::Tensor& weight,
-                                               const torch::Tensor& bias, TokenGrid grid = {});
+                                               const torch::Tensor& bias, TokenGrid grid = {},
+                                               const torch::Tensor& dx_add = {});
 #endif
 
 }  // namespace vmunet

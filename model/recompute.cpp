@@ -67,7 +67,7 @@ torch::Tensor run_fn(const TensorFn& fn, const torch::Tensor& x, AutocastSetting
 }
 
 // Puts a generator in a saved state for its lifetime, then back in the state it had: the
-// recomputation draws the first run's numbers (a dropout's masks, say), and the draws after the
+// recomputation draws the first run's numbers (drop path's masks), and the draws after the
 // backward pass go on as without recomputation.
 class ReplayRng {
  public:
@@ -92,7 +92,7 @@ class ReplayRng {
 // What the backward pass needs besides x; held by the autograd context as a capsule.
 struct RecomputeState : torch::CustomClassHolder {
   TensorFn fn;
-  at::Generator generator;  // the default generator of x's device
+  at::Generator generator;  // the default generator of x's device, the one drop path draws from
   torch::Tensor rng_state;  // its state before the first run
   AutocastSettings autocast;
 };

@@ -58,17 +58,19 @@ torch::Tensor SS2DImpl::scan_directions(const torch::Tensor& planes) {
   constexpr int64_t K = 4;
   const ScanOrder order{2, 0b1010u};
 
-  // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L).
+  // One matmul per plane for both of its directions: (2, 2·(R + 2N), D) @ (B, 2, D, L). The
+  // planes also feed the scan; their two gradients are added by x_proj's backward GEMM.
   const int64_t rows = dt_rank + 2 * d_state;
-  auto x_dbl = grouped_matmul(directions_by_group(x_proj_weight).view({2, 2 * rows, D}), planes)
-                   .reshape({B, K, rows, L});
+  const auto [x_dbl_groups, planes_to_scan] =
+      grouped_matmul_and_input(directions_by_group(x_proj_weight).view({2, 2 * rows, D}), planes);
+  auto x_dbl = x_dbl_groups.reshape({B, K, rows, L});
   auto parts = x_dbl.split_with_sizes({dt_rank, d_state, d_state}, 2);
 
   // Δ = dt_projs_weight · parts[0] per direction, formed inside the scan (selective_scan_dt.h).
   // The parts are slices of x_dbl: the CUDA scan reads them in place.
   const auto p = ss2d_direction_params(A_logs, dt_projs_weight, Ds, dt_projs_bias);
-  return selective_scan_dt(planes.view({B, 2 * D, L}), parts[0], p.dt_w, p.A, parts[1], parts[2],
-                           p.D, p.delta_bias, order)
+  return selective_scan_dt(planes_to_scan.view({B, 2 * D, L}), parts[0], p.dt_w, p.A, parts[1],
+                           parts[2], p.D, p.delta_bias, order)
       .view({B, K, D, L});
 }
 

@@ -25,20 +25,20 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
   self_attention = register_module("self_attention", SS2D(dim, d_state));
 }
 
-torch::Tensor VSSBlockImpl::branch(const torch::Tensor& x) {
-  return self_attention->forward(layer_norm(x, ln_1));
+torch::Tensor VSSBlockImpl::body(const torch::Tensor& x) {
+  // x feeds the LayerNorm and the residual sum; the LayerNorm's backward adds both gradients.
+  const auto [normed, residual] = layer_norm_and_input(x, ln_1);
+  return add_drop_path(residual, self_attention->forward(normed), drop_path_rate, is_training());
 }
 
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {
-  if (!recompute) return add_drop_path(x, branch(x), drop_path_rate, is_training());
-  // The residual sum and drop path stay outside the recomputed part, so that x's gradient adds its
-  // terms in the same order as without recomputation (and so the same bits), and the mask is drawn
-  // once. The graph holds the block: it calls the branch again in its backward pass, which may
-  // come after the model is gone.
+  if (!recompute) return body(x);
+  // The whole block is recomputed, residual sum included, so that x's gradient comes from the
+  // same operations in the same order as without recomputation (and so the same bits); the
+  // recomputation draws drop path's mask again from the replayed generator. The graph holds the
+  // block: it calls the body again in its backward pass, which may come after the model is gone.
   auto self = std::static_pointer_cast<VSSBlockImpl>(shared_from_this());
-  return add_drop_path(x,
-                       recomputed([self](const torch::Tensor& in) { return self->branch(in); }, x),
-                       drop_path_rate, is_training());
+  return recomputed([self](const torch::Tensor& in) { return self->body(in); }, x);
 }
 
 VSSLayerImpl::VSSLayerImpl(int64_t dim, int64_t d_state, const std::vector<double>& rates,

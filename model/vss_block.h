@@ -19,8 +19,8 @@ class VSSBlockImpl : public torch::nn::Module {
  public:
   VSSBlockImpl(int64_t dim, int64_t d_state, double drop_path_rate);
   torch::Tensor forward(const torch::Tensor& x);
-  // SS2D(LayerNorm(x)): the residual branch, the part recomputed.
-  torch::Tensor branch(const torch::Tensor& x);
+  // x + DropPath(SS2D(LayerNorm(x))): the block without recomputation, and the part recomputed.
+  torch::Tensor body(const torch::Tensor& x);
   double drop_path_rate;
   // Keep only the block's input for the backward pass and run the block again there (recompute.h).
   bool recompute = false;

@@ -99,5 +99,47 @@ TEST(GroupedMatmul, CudaBf16InputCastsTheWeight) {
   EXPECT_TRUE(close(got.dx, want.dx));
 }
 
+// grouped_matmul_and_input: x's gradient is the product's input gradient plus that of the second
+// output, Σ y·r + Σ x'·q, against the broadcast matmul and x used twice (in double on the CPU, in
+// fp32 against double on CUDA, where the GEMM adds the two and repeats bit for bit).
+Result with_input(const torch::Tensor& w0, const torch::Tensor& x0, const torch::Tensor& r,
+                  const torch::Tensor& q, bool fused) {
+  auto w = w0.detach().clone().requires_grad_(true);
+  auto x = x0.detach().clone().requires_grad_(true);
+  torch::Tensor y, passed;
+  if (fused) {
+    std::tie(y, passed) = grouped_matmul_and_input(w, x);
+  } else {
+    y = torch::matmul(w, x);
+    passed = x;
+  }
+  ((y.to(torch::kDouble) * r).sum() + (passed.to(torch::kDouble) * q).sum()).backward();
+  return {y.detach(), w.grad(), x.grad()};
+}
+
+TEST(GroupedMatmul, AndInputAddsBothGradients) {
+  torch::manual_seed(6);
+  const bool cuda = torch::cuda::is_available();
+  for (const auto& s : kShapes) {
+    const auto opt = torch::dtype(torch::kDouble);
+    auto w = torch::randn({s.G, s.M, s.K}, opt), x = torch::randn({s.B, s.G, s.K, s.L}, opt);
+    auto r = torch::randn({s.B, s.G, s.M, s.L}, opt), q = torch::randn({s.B, s.G, s.K, s.L}, opt);
+    const auto want = with_input(w, x, r, q, false);
+    const auto cpu = with_input(w, x, r, q, true);
+    EXPECT_TRUE(torch::allclose(cpu.y, want.y, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(cpu.dw, want.dw, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(cpu.dx, want.dx, 1e-12, 1e-12));
+    if (!cuda) continue;
+    const auto cw = w.to(torch::kCUDA, torch::kFloat), cx = x.to(torch::kCUDA, torch::kFloat);
+    const auto cr = r.to(torch::kCUDA), cq = q.to(torch::kCUDA);
+    const auto got = with_input(cw, cx, cr, cq, true), again = with_input(cw, cx, cr, cq, true);
+    const double tol = 2e-5 * std::sqrt(double(std::max(s.K, s.B * s.L)));
+    EXPECT_TRUE(torch::allclose(got.y.cpu().to(torch::kDouble), want.y, tol, tol));
+    EXPECT_TRUE(torch::allclose(got.dw.cpu().to(torch::kDouble), want.dw, tol, tol));
+    EXPECT_TRUE(torch::allclose(got.dx.cpu().to(torch::kDouble), want.dx, tol, tol));
+    EXPECT_TRUE(torch::equal(got.dx, again.dx));
+  }
+}
+
 }  // namespace
 }  // namespace vmunet
