@@ -9,7 +9,6 @@ the largest output. docs/performance.md ("fp32 GEMMs on the tensor cores") has t
 """
 import torch
 
-torch.manual_seed(0)
 dev = "cuda"
 
 
@@ -71,11 +70,19 @@ def run(name, a, b):
     print(line, flush=True)
 
 
-print(torch.cuda.get_device_name(), torch.__version__)
-for s in range(4):
-    C = 96 << s
-    M = 32 * (64 >> s) ** 2
-    for layer, K, N in (("in_proj", C, 4 * C), ("out_proj", 2 * C, C)):
+def stage_layers():
+    """(stage, layer, M, K, N) of in_proj and out_proj at vmunet-t's four stages, batch 32, 256²."""
+    for s in range(4):
+        C = 96 << s
+        M = 32 * (64 >> s) ** 2
+        for layer, K, N in (("in_proj", C, 4 * C), ("out_proj", 2 * C, C)):
+            yield s, layer, M, K, N
+
+
+if __name__ == "__main__":
+    torch.manual_seed(0)
+    print(torch.cuda.get_device_name(), torch.__version__)
+    for s, layer, M, K, N in stage_layers():
         x = torch.randn(M, K, device=dev)
         w = torch.randn(K, N, device=dev) / K**0.5
         dy = torch.randn(M, N, device=dev)

@@ -9,6 +9,8 @@ import sys
 
 import torch
 
+from gpu_gemm_3xtf32 import stage_layers, timeit
+
 dev = "cuda"
 mode = sys.argv[1] if len(sys.argv) == 2 else ""
 if mode not in ("default", "lt", "tunable"):
@@ -21,36 +23,20 @@ if mode == "tunable":
     torch.cuda.tunable.tuning_enable(True)
 
 
-def timeit(fn, reps=30):
-    for _ in range(5):
-        fn()
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(reps):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record(); fn(); e.record(); torch.cuda.synchronize()
-        ts.append(s.elapsed_time(e))
-    ts.sort()
-    return ts[len(ts) // 2] * 1000.0
-
-
 total = {"fp32": 0.0, "tf32": 0.0}
-for s in range(4):
-    C = 96 << s
-    M = 32 * (64 >> s) ** 2
-    for layer, K, N in (("in_proj", C, 4 * C), ("out_proj", 2 * C, C)):
-        x = torch.randn(M, K, device=dev)
-        w = torch.randn(N, K, device=dev)
-        dy = torch.randn(M, N, device=dev)
-        cases = (("fwd", lambda: torch.nn.functional.linear(x, w)),
-                 ("dX", lambda: dy @ w),
-                 ("dW", lambda: dy.t() @ x))
-        for name, fn in cases:
-            line = f"{mode:8s} s{s} {layer:8s} {name:3s}"
-            for prec in ("fp32", "tf32"):
-                torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
-                t = timeit(fn)
-                total[prec] += t
-                line += f" {prec} {t:7.1f}us"
-            print(line, flush=True)
+for s, layer, M, K, N in stage_layers():
+    x = torch.randn(M, K, device=dev)
+    w = torch.randn(N, K, device=dev)
+    dy = torch.randn(M, N, device=dev)
+    cases = (("fwd", lambda: torch.nn.functional.linear(x, w)),
+             ("dX", lambda: dy @ w),
+             ("dW", lambda: dy.t() @ x))
+    for name, fn in cases:
+        line = f"{mode:8s} s{s} {layer:8s} {name:3s}"
+        for prec in ("fp32", "tf32"):
+            torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
+            t = timeit(fn)
+            total[prec] += t
+            line += f" {prec} {t:7.1f}us"
+        print(line, flush=True)
 print(f"{mode:8s} total fp32 {total['fp32']:.0f}us tf32 {total['tf32']:.0f}us", flush=True)
