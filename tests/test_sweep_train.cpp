@@ -112,13 +112,16 @@ Stopped stop_sweep_midway(const fs::path& dir, int64_t epochs, const std::string
     if (!fs::exists(db_path)) continue;
     try {
       ResultsDb db(db_path, ResultsDb::Mode::read_only);
+      const auto runs = db.runs();
       int done = 0, starting = 0;
-      for (const auto& run : db.runs()) {
+      for (const auto& run : runs) {
         const auto recorded = static_cast<int64_t>(db.epochs(run.id).size());
         done += run.status == RunStatus::done;
         starting += run.status == RunStatus::running && recorded >= 1 && recorded <= epochs / 4;
       }
       ready = done >= 1 && starting >= 1;
+      // Too late once every run is done: no need to wait out the deadline.
+      if (!runs.empty() && done == static_cast<int>(runs.size())) break;
     } catch (const Error&) {  // not yet migrated
     }
   }
@@ -199,7 +202,11 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
 // mpirun forwards SIGUSR1 at once and returns the ranks' code: the documented 3.
 TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
   test::TempDir dir;
-  const int64_t epochs = 40;
+  // As above: the run that has just started must be seen at most a quarter done. The coordinator
+  // commits its epochs in batches (launcher/coordinator.h), and with 40 epochs (10 in that
+  // window, under a second) a fresh clone's run once saw the last run go from none recorded to
+  // more than 10, then end, and waited out its two minutes.
+  const int64_t epochs = 100;
   write_sweep(dir.path(), epochs,
               {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
   const auto stopped = stop_sweep_midway(dir.path(), epochs, "", SIGUSR1);
