@@ -70,19 +70,21 @@ void run_bench(const BenchArgs& a) {
   if (!leader) return;
   for (const auto& r : results)
     std::cout << fmt::format(
-        "{:<9} {}{} batch {}{} {}x{} {}{}: median {:.1f} ms (min {:.1f}), {:.1f} images/s, peak "
-        "{:.2f} GiB, median of {} after {} warm-up\n",
+        "{:<9} {}{} batch {}{} {}x{} {}{}: median {:.1f} ms (min {:.1f}, queued in {:.1f}), "
+        "{:.1f} images/s, peak {:.2f} GiB, median of {} after {} warm-up\n",
         r.mode, r.ranks > 1 ? fmt::format("{} x ", r.ranks) : "", r.device_name, o.batch,
         r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision,
-        a.recompute && r.mode == "train" ? " recompute" : "", r.median_ms, r.min_ms, r.images_per_s,
-        r.peak_gib, o.steps, o.warmup);
+        a.recompute && r.mode == "train" ? " recompute" : "", r.median_ms, r.min_ms, r.queued_ms,
+        r.images_per_s, r.peak_gib, o.steps, o.warmup);
 }
 
 void add_bench(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "bench",
       "Time training steps (forward, loss, backward, AdamW) and inference, or the scan. Under "
-      "mpirun, training is data parallel (--batch per rank) and images/s counts every rank");
+      "mpirun, training is data parallel (--batch per rank) and images/s counts every rank. "
+      "'queued in' is the host's median time to queue a step's work: near the step's own median "
+      "on a GPU, the device waits for launches");
   auto a = std::make_shared<BenchArgs>();
   sub->add_option("--model", a->model, "model JSON (default: the paper's VM-UNet, C = 96)")
       ->check(CLI::ExistingFile);

@@ -44,28 +44,39 @@ double peak_gib(const torch::Device& device) {
   return 0.0;
 }
 
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 // Times `step` (which must leave its work queued on the device) `warmup` + `steps` times; the
-// host clock is read after a device synchronisation, so each sample covers the step's whole work.
+// host clock is read after a device synchronisation, so each sample covers the step's whole work,
+// and also when `step` returns: the host's share.
 BenchResult time_steps(const std::string& mode, const BenchOptions& o, const torch::Device& device,
                        const std::function<void()>& step) {
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t0, Clock::time_point t1) {
+    return std::chrono::duration<double, std::milli>(t1 - t0).count();
+  };
   for (int i = 0; i < o.warmup; ++i) step();
   synchronize(device);
   reset_peak(device);
-  std::vector<double> ms;
+  std::vector<double> ms, queued;
   for (int i = 0; i < o.steps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     step();
+    const auto t1 = Clock::now();
     synchronize(device);
-    ms.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(ms_since(t0, Clock::now()));
+    queued.push_back(ms_since(t0, t1));
   }
-  std::sort(ms.begin(), ms.end());
   BenchResult r;
   r.mode = mode;
   r.device_name = device_name(device);
   r.ranks = o.comm && mode == "train" ? o.comm->size() : 1;
-  r.median_ms = ms[ms.size() / 2];
-  r.min_ms = ms.front();
+  r.median_ms = median(ms);
+  r.min_ms = *std::min_element(ms.begin(), ms.end());
+  r.queued_ms = median(queued);
   r.images_per_s = double(o.batch) * r.ranks / (r.median_ms / 1000.0);
   r.peak_gib = peak_gib(device);
   return r;

@@ -28,7 +28,10 @@ struct BenchResult {
   std::string device_name;
   int ranks = 1;
   double median_ms = 0, min_ms = 0, images_per_s = 0;  // images/s over all ranks
-  double peak_gib = 0;                                 // peak allocated device memory; 0 on the CPU
+  // Median time the host takes to queue a step's work (the whole step on the CPU). Near
+  // median_ms on a GPU, the device waits for launches: the step is bound by the host.
+  double queued_ms = 0;
+  double peak_gib = 0;  // peak allocated device memory; 0 on the CPU
 };
 
 BenchResult bench_train(const BenchOptions& options);
