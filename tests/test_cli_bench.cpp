@@ -1,8 +1,10 @@
 // `vmunet bench` through the binary on the CPU: each line's figures agree with one another
 // (images/s is the batch over the median step, the time the host takes to queue a step lies
-// within the step, and on the CPU, where the host does the work, makes up nearly all of it).
+// within the step, and on the CPU, where the host does the work, makes up nearly all of it), and
+// --graph, CUDA's alone, is refused in one line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -40,6 +42,14 @@ TEST(CliBench, EachLineAgreesWithItself) {
         << text;
   }
   EXPECT_EQ(modes, (std::set<std::string>{"train", "inference"})) << r.output;
+}
+
+// A CUDA graph needs a CUDA device: on the CPU one error line and a failed exit.
+TEST(CliBench, GraphOnTheCpuIsOneErrorLine) {
+  const auto r = test::run_vmunet("bench --device cpu --graph --batch 1 --size 32 --steps 1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("vmunet: error: --graph: "), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
 }  // namespace

@@ -2,13 +2,18 @@
 
 #include <torch/torch.h>
 #ifdef VMUNET_CUDA
+#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #endif
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 
+#include "common/error.h"
 #include "model/vmunet.h"
 #include "worker/autocast.h"
 #include "worker/device.h"
@@ -58,13 +63,33 @@ BenchResult time_steps(const std::string& mode, const BenchOptions& o, const tor
   auto ms_since = [](Clock::time_point t0, Clock::time_point t1) {
     return std::chrono::duration<double, std::milli>(t1 - t0).count();
   };
+  std::function<void()> timed = step;
+#ifdef VMUNET_CUDA
+  // A graph is captured on a stream of its own, warmed up there first (cuBLAS handles, the
+  // optimizer's state and the allocator's blocks exist before the capture).
+  std::optional<c10::cuda::CUDAStreamGuard> side;
+  std::optional<at::cuda::CUDAGraph> graph;
+  if (o.graph) {
+    synchronize(device);
+    side.emplace(c10::cuda::getStreamFromPool(false, device.index()));
+  }
+#endif
   for (int i = 0; i < o.warmup; ++i) step();
   synchronize(device);
+#ifdef VMUNET_CUDA
+  if (o.graph) {
+    graph.emplace();
+    graph->capture_begin();
+    step();
+    graph->capture_end();
+    timed = [&graph] { graph->replay(); };
+  }
+#endif
   reset_peak(device);
   std::vector<double> ms, queued;
   for (int i = 0; i < o.steps; ++i) {
     const auto t0 = Clock::now();
-    step();
+    timed();
     const auto t1 = Clock::now();
     synchronize(device);
     ms.push_back(ms_since(t0, Clock::now()));
@@ -90,6 +115,16 @@ struct Setup {
 
 Setup setup(const BenchOptions& o) {
   const auto device = choose_device(o.device, local_rank());
+  if (o.graph) {
+#ifndef VMUNET_CUDA
+    throw Error("--graph: this build of vmunet has no CUDA");
+#endif
+    if (!device.is_cuda()) throw Error("--graph: needs a CUDA device, got " + device.str());
+    if (o.recompute)
+      throw Error("--graph: not with --recompute (it restores the generator's state on the host)");
+    if (o.comm && o.comm->size() > 1) throw Error("--graph: one process only");
+    if (o.warmup < 1) throw Error("--graph: needs --warmup 1 or more before the capture");
+  }
   set_precision(o.precision, device);
   torch::manual_seed(0);
   VMUNet model(o.model);

@@ -18,6 +18,9 @@ struct BenchOptions {
   std::string device = "auto";
   int steps = 20, warmup = 5;
   bool recompute = false;  // activation recomputation per VSS block (train.recompute = blocks)
+  // CUDA only: the step captured once in a CUDA graph after the warm-up, its replays timed. For
+  // timing alone: what a step takes from the host (AdamW's step count) stays as captured.
+  bool graph = false;
   // Data parallel training over these ranks (batch per rank, gradients all-reduced while the
   // backward pass runs); null: one process.
   Communicator* comm = nullptr;
