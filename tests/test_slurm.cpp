@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <thread>
 
 #include "common/find_program.h"
@@ -26,14 +27,16 @@ class Slurm : public ::testing::Test {
     dir = fs::temp_directory_path() / ("vmunet_slurm_" + std::to_string(::getpid()));
     test::remove_tree(dir);
     fs::create_directories(dir / "configs" / "sweeps");
-    // A sweep small enough to train in seconds per run on a loaded 2-core machine.
+    // A sweep small enough to train in seconds per run on a loaded 2-core machine, and long
+    // enough to be preempted mid-way: with 6 epochs all four runs once ended within the second
+    // the test took to see the first epoch and send the signal.
     std::ofstream(dir / "configs" / "tiny.json") << R"({
   "name": "tiny", "seed": 1,
   "model": {"dims": [8, 16, 32, 64], "depths": [1, 1, 1, 1], "depths_decoder": [1, 1, 1, 1],
             "num_classes": 1, "drop_path_rate": 0.0},
   "data": {"path": "data/tiny-64.h5",
            "synthetic": {"if_missing": true, "task": "binary", "train": 24, "test": 8, "size": 64, "seed": 3}},
-  "train": {"epochs": 6, "batch_size": 4, "eval_every": 3, "max_steps_per_epoch": 3, "device": "cpu"}
+  "train": {"epochs": 40, "batch_size": 4, "eval_every": 20, "max_steps_per_epoch": 3, "device": "cpu"}
 })";
     std::ofstream(dir / "configs" / "sweeps" / "tiny.json") << R"({
   "name": "tiny", "base": "../tiny.json",
@@ -183,7 +186,7 @@ TEST_F(Slurm, PreemptedJobRequeuesItselfAndFinishesEveryRunOnce) {
   if (test::run_vmunet("--help").output.find("\n  sweep ") == std::string::npos)
     GTEST_SKIP() << "this vmunet has no `sweep` subcommand yet";
 
-  // Two CPU ranks: the launcher's coordinator and one group, four runs of six epochs.
+  // Two CPU ranks: the launcher's coordinator and one group, four runs of 40 epochs.
   const auto submitted = test::run_vmunet("slurm '" + spec +
                                               "' --nodes 1 --gpus-per-node 0 --ntasks-per-node 2 "
                                               "--time 00:30:00 --out jobs --submit",
@@ -235,10 +238,12 @@ TEST_F(Slurm, PreemptedJobRequeuesItselfAndFinishesEveryRunOnce) {
 
   const auto after = run_states(db);
   ASSERT_EQ(after.size(), 4u);  // nothing duplicated, nothing lost
+  std::vector<int64_t> all_epochs(40);
+  std::iota(all_epochs.begin(), all_epochs.end(), 1);
   for (const auto& [key, s] : after) {
     EXPECT_EQ(s.status, "done") << key;
-    EXPECT_EQ(s.epochs, (std::vector<int64_t>{1, 2, 3, 4, 5, 6})) << key;
-    EXPECT_EQ(s.evaluated, (std::vector<int64_t>{3, 6})) << key;
+    EXPECT_EQ(s.epochs, all_epochs) << key;
+    EXPECT_EQ(s.evaluated, (std::vector<int64_t>{20, 40})) << key;
     // A run done before the preemption was not trained again; one cut short resumed once.
     const auto was = before.find(key);
     if (was != before.end() && was->second.status == "done")
