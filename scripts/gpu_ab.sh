@@ -27,15 +27,26 @@ bench() {
   local model=$root/configs/models/vmunet-t.json
   echo "== bench: $1"
   for args in "--precision fp32" "--precision tf32 --train-only" "--precision bf16"; do
+    local out
     # shellcheck disable=SC2086  # the options are words
-    "$build/cli/vmunet" bench --model "$model" --batch 32 --size 256 $args 2>&1 |
-      grep -E '^(train|inference) ' || echo "(bench $args failed)"
+    out=$("$build/cli/vmunet" bench --model "$model" --batch 32 --size 256 $args 2>&1)
+    grep -E '^(train|inference) ' <<<"$out" ||
+      { echo "(bench $args failed:)"; tail -n 5 <<<"$out"; }
   done
+}
+
+# Builds vmunet from the checkout as it stands, quietly; on failure, the build's last lines.
+build_checkout() {
+  local out
+  out=$("$root/scripts/gpu_build.sh" vmunet 2>&1) && return
+  tail -n 40 <<<"$out"
+  echo "gpu_ab: $1" >&2
+  exit 1
 }
 
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 date -u +%Y-%m-%dT%H:%MZ
-"$root/scripts/gpu_build.sh" vmunet >/dev/null || { echo "gpu_ab: the checkout does not build" >&2; exit 1; }
+build_checkout "the checkout does not build"
 baseline=${BASELINE:-1}
 [ "$baseline" = 0 ] || bench "checkout"
 status=0
@@ -61,6 +72,6 @@ for overlay in "${overlays[@]}"; do
   done
   rm -rf "$saved"
 done
-"$root/scripts/gpu_build.sh" vmunet >/dev/null || { echo "gpu_ab: rebuilding the checkout failed" >&2; exit 1; }
+build_checkout "rebuilding the checkout failed"
 [ "$baseline" = 0 ] || bench "checkout, again"
 exit $status

@@ -2,8 +2,7 @@
 // LibTorch's ops in float64: forward and every gradient, rows of 8 to 1536 channels, inputs that
 // are permuted views (as in the patch embedding), gates that are chunks of a wider tensor,
 // float32 and (CUDA) bfloat16 inputs; PatchExpand's tokens written onto their grid; and a
-// bitwise-deterministic backward. The CUDA tests skip
-// where no CUDA device is visible.
+// bitwise-deterministic backward. The CUDA tests skip where no CUDA device is visible.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
