@@ -161,7 +161,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) layer_norm_bwd_kernel(const 
     const X* x = static_cast<const X*>(p.x) + r * C;
     const Z* dout = static_cast<const Z*>(p.dout) + out_row(p, r) * C;
     const Z* z = p.z ? static_cast<const Z*>(p.z) + r * p.z_row_stride : nullptr;
-    Z* dz = p.z ? static_cast<Z*>(p.dz) + r * C : nullptr;
+    Z* dz = p.z ? static_cast<Z*>(p.dz) + r * p.dz_row_stride : nullptr;
     float xhats[kKept], dxhats[kKept];
     float mean_dxhat = 0.f, mean_dxhat_xhat = 0.f;
 #pragma unroll(kCached > 0 ? kCached : 4)

@@ -40,6 +40,17 @@ LayerNormParams make_params(const torch::Tensor& x, const torch::Tensor& z,
   return p;
 }
 
+// z's gradient at z's place in rows as far apart as z's. For the gate half of SS2D's in_proj
+// output that is the half of a buffer as wide as the whole output, whose other half
+// ss2d_prologue_and_gate fills with the first half's gradient: one tensor for in_proj's backward,
+// where autograd would concatenate the two halves' gradients in a pass of its own.
+torch::Tensor gradient_like(const torch::Tensor& z) {
+  const int64_t rows = z.size(0), C = z.size(1), row_stride = z.stride(0);
+  const int64_t column = row_stride > C ? z.storage_offset() % row_stride : 0;
+  if (row_stride <= C || column + C > row_stride) return torch::empty({rows, C}, z.options());
+  return torch::empty({rows, row_stride}, z.options()).narrow(1, column, C);
+}
+
 }  // namespace
 
 LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor& z,
@@ -70,7 +81,7 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   const auto f32 = x.options().dtype(torch::kFloat);
   const auto dout = dout_in.to(z.defined() ? z.scalar_type() : torch::kFloat).contiguous();
   auto dx = torch::empty(x.sizes(), x.options());
-  auto dz = z.defined() ? torch::empty(x.sizes(), z.options()) : torch::Tensor();
+  auto dz = z.defined() ? gradient_like(z) : torch::Tensor();
   auto dweight = torch::empty({p.channels}, f32), dbias = torch::empty({p.channels}, f32);
   auto partials = torch::empty({layer_norm_partial_floats(p)}, f32);
   p.mean = mean.data_ptr<float>();
@@ -78,7 +89,10 @@ std::vector<torch::Tensor> layer_norm_bwd_cuda(const torch::Tensor& dout_in, con
   p.dout = dout.data_ptr();
   p.dx = dx.data_ptr();
   if (dx_add.defined()) p.dx_add = dx_add.data_ptr();
-  if (dz.defined()) p.dz = dz.data_ptr();
+  if (dz.defined()) {
+    p.dz = dz.data_ptr();
+    p.dz_row_stride = dz.stride(0);
+  }
   p.dweight = dweight.data_ptr<float>();
   p.dbias = dbias.data_ptr<float>();
   p.partials = partials.data_ptr<float>();

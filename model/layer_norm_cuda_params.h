@@ -17,8 +17,8 @@ struct LayerNormParams {
   float eps = 1e-5f;
   // Of z, dz, out and dout where there is a gate; out and dout are float32 where there is none.
   CudaDtype dtype = CudaDtype::kFloat32;
-  CudaDtype x_dtype = CudaDtype::kFloat32;  // of x and dx
-  int64_t z_row_stride = 0;                 // z's channels are contiguous
+  CudaDtype x_dtype = CudaDtype::kFloat32;      // of x and dx
+  int64_t z_row_stride = 0, dz_row_stride = 0;  // z's and dz's channels are contiguous
   // grid_scale > 0: x's rows are tokens (.., W, s, s) with s = grid_scale and W = grid_width
   // (PatchExpand's), and out and dout hold each token's row at its place on the (.., s, W, s)
   // grid (layer_norm_row_on_grid). Without a gate.
@@ -35,7 +35,7 @@ struct LayerNormParams {
   const void* dout = nullptr;    // (rows, channels), rows as out's
   void* dx = nullptr;            // (rows, channels)
   const void* dx_add = nullptr;  // (rows, channels), x's dtype: added to dx where set
-  void* dz = nullptr;            // (rows, channels), contiguous
+  void* dz = nullptr;            // (rows, channels), strided as above
   float* dweight = nullptr;      // (channels)
   float* dbias = nullptr;        // (channels)
   float* partials = nullptr;     // layer_norm_partial_floats(*this): per-block dweight, dbias

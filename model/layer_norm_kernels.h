@@ -36,7 +36,8 @@ LayerNormForward layer_norm_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 #endif
 
 // Gradients {dx (x's dtype), dz (z's dtype; undefined without z), dweight, dbias}. On CUDA,
-// dx_add (optional; x's shape and dtype, contiguous) is added to dx by the kernel.
+// dx_add (optional; x's shape and dtype, contiguous) is added to dx by the kernel, and dz takes
+// z's place in rows as far apart as z's (layer_norm_cuda.cpp).
 std::vector<torch::Tensor> layer_norm_bwd_cpu(const torch::Tensor& dout, const torch::Tensor& x,
                                               const torch::Tensor& mean, const torch::Tensor& rstd,
                                               const torch::Tensor& z, const torch::Tensor& weight,

@@ -79,12 +79,12 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
 }
 
 torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
-  auto xz = in_proj->forward(x);  // (B, H, W, 2·d_inner)
-  auto chunks = xz.chunk(2, -1);
-  // The convolution and SiLU, written as the scan's planes (ss2d_prologue.h); out_norm and the
-  // gate, fused with merging the directions (ss2d_epilogue.h).
-  auto planes = ss2d_prologue(chunks[0], conv2d->weight, conv2d->bias);
-  auto y = ss2d_epilogue(scan_directions(planes), chunks[1], out_norm->weight, out_norm->bias,
+  // The convolution and SiLU of in_proj's first half, written as the scan's planes
+  // (ss2d_prologue.h); out_norm and the gate by the second half, fused with merging the
+  // directions (ss2d_epilogue.h).
+  const auto [planes, gate] =
+      ss2d_prologue_and_gate(in_proj->forward(x), conv2d->weight, conv2d->bias);
+  auto y = ss2d_epilogue(scan_directions(planes), gate, out_norm->weight, out_norm->bias,
                          out_norm->options.eps());
   return out_proj->forward(y);
 }

@@ -36,9 +36,71 @@ class Ss2dPrologueFunction : public torch::autograd::Function<Ss2dPrologueFuncti
     return {g[0], g[1], g[2]};
   }
 };
+
+// xz's gradient with dz as its second half: dz's own buffer where dz already is the second half
+// of a tensor laid out as xz (the gated LayerNorm's backward writes it so, layer_norm_cuda.cpp),
+// a new one with dz copied in otherwise. dz is this node's alone (autograd hands each node its
+// own), so the rest of its buffer is free.
+torch::Tensor gradient_around_gate(const torch::Tensor& dz, const torch::Tensor& xz) {
+  const int64_t C = xz.size(3) / 2;
+  const bool in_place =
+      dz.defined() && dz.scalar_type() == xz.scalar_type() && dz.strides() == xz.strides() &&
+      dz.storage_offset() >= C &&
+      int64_t(dz.storage().nbytes()) >= (dz.storage_offset() - C + xz.numel()) * dz.element_size();
+  if (in_place) return dz.as_strided(xz.sizes(), xz.strides(), dz.storage_offset() - C);
+  auto dxz = torch::empty_like(xz, torch::MemoryFormat::Contiguous);
+  if (dz.defined())
+    dxz.narrow(3, C, C).copy_(dz);
+  else
+    dxz.narrow(3, C, C).zero_();
+  return dxz;
+}
+
+// The prologue of xz's first half and its second half passed through (ss2d_prologue_and_gate).
+class Ss2dPrologueAndGateFunction : public torch::autograd::Function<Ss2dPrologueAndGateFunction> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& xz,
+                                                const torch::Tensor& weight,
+                                                const torch::Tensor& bias) {
+    const int64_t C = xz.size(3) / 2;
+    ctx->save_for_backward({xz, weight, bias});
+    return {ss2d_prologue_fwd_cuda(xz.narrow(3, 0, C), weight, bias), xz.narrow(3, C, C)};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto s = ctx->get_saved_variables();
+    const auto& xz = s[0];
+    const int64_t C = xz.size(3) / 2;
+    auto dxz = gradient_around_gate(grads[1], xz);
+    const auto dx = dxz.narrow(3, 0, C);
+    if (!grads[0].defined()) {
+      dx.zero_();
+      return {dxz, torch::Tensor(), torch::Tensor()};
+    }
+    const auto g = ss2d_prologue_bwd_cuda(grads[0], xz.narrow(3, 0, C), s[1], s[2], dx);
+    return {dxz, g[1], g[2]};
+  }
+};
 #endif
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> ss2d_prologue_and_gate(const torch::Tensor& xz,
+                                                               const torch::Tensor& weight,
+                                                               const torch::Tensor& bias) {
+  TORCH_CHECK(xz.dim() == 4 && xz.size(3) % 2 == 0,
+              "ss2d_prologue_and_gate: xz must be (B, H, W, 2C), got ", xz.sizes());
+  const auto chunks = xz.chunk(2, 3);
+#ifdef VMUNET_CUDA
+  if (xz.is_contiguous() && fusable(chunks[0], weight, bias)) {
+    const auto out = Ss2dPrologueAndGateFunction::apply(xz, weight, bias);
+    return {out[0], out[1]};
+  }
+#endif
+  return {ss2d_prologue(chunks[0], weight, bias), chunks[1]};
+}
 
 torch::Tensor scan_planes(const torch::Tensor& u) {
   const int64_t B = u.size(0), C = u.size(1), L = u.size(2) * u.size(3);

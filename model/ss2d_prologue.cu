@@ -221,7 +221,8 @@ __global__ void __launch_bounds__(Geometry<kSide>::kBwdThreads)
       for (int kx = 0; kx < kPrologueKernel; ++kx)
         acc = fmaf(ws_c[ky * kPrologueKernel + kx], ds_c[(dh + 2 - ky) * kGradRow + dw + 2 - kx],
                    acc);
-    dx[((int64_t(t.b) * p.height + h) * p.width + w) * p.channels + t.c0 + c] = from_float<T>(acc);
+    dx[t.b * p.dx_batch_stride + h * p.dx_row_stride + w * p.dx_col_stride + t.c0 + c] =
+        from_float<T>(acc);
   }
 
   // The tile's dweight[c][ky][kx] = Σ dz(h, w)·x(h + ky − 1, w + kx − 1) and dbias[c] = Σ dz:

@@ -46,16 +46,20 @@ torch::Tensor ss2d_prologue_fwd_cuda(const torch::Tensor& x, const torch::Tensor
 std::vector<torch::Tensor> ss2d_prologue_bwd_cuda(const torch::Tensor& dplanes_in,
                                                   const torch::Tensor& x,
                                                   const torch::Tensor& weight_in,
-                                                  const torch::Tensor& bias_in) {
+                                                  const torch::Tensor& bias_in,
+                                                  const torch::Tensor& dx_into) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto weight = weight_in.contiguous(), bias = bias_in.contiguous();
   const auto dplanes = dplanes_in.to(x.scalar_type()).contiguous();
   auto p = make_params(x, weight, bias);
-  auto dx = torch::empty({x.size(0), x.size(1), x.size(2), x.size(3)}, x.options());
+  auto dx = dx_into.defined() ? dx_into : torch::empty(x.sizes(), x.options());
   auto dweight = torch::empty_like(weight), dbias = torch::empty_like(bias);
   auto partials = torch::empty({ss2d_prologue_partial_floats(p)}, weight.options());
   p.dplanes = dplanes.data_ptr();
   p.dx = dx.data_ptr();
+  p.dx_batch_stride = dx.stride(0);
+  p.dx_row_stride = dx.stride(1);
+  p.dx_col_stride = dx.stride(2);
   p.partials = partials.data_ptr<float>();
   p.dweight = dweight.data_ptr<float>();
   p.dbias = dbias.data_ptr<float>();

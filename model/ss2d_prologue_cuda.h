@@ -13,10 +13,12 @@ namespace vmunet {
 torch::Tensor ss2d_prologue_fwd_cuda(const torch::Tensor& x, const torch::Tensor& weight,
                                      const torch::Tensor& bias);
 
-// The gradients {dx (B, H, W, C) contiguous, in x's dtype; dweight; dbias} from dplanes.
+// The gradients {dx (B, H, W, C) in x's dtype; dweight; dbias} from dplanes. dx is written into
+// dx_into where given (x's shape and dtype, channels contiguous), else into a new tensor.
 std::vector<torch::Tensor> ss2d_prologue_bwd_cuda(const torch::Tensor& dplanes,
                                                   const torch::Tensor& x,
                                                   const torch::Tensor& weight,
-                                                  const torch::Tensor& bias);
+                                                  const torch::Tensor& bias,
+                                                  const torch::Tensor& dx_into = {});
 
 }  // namespace vmunet

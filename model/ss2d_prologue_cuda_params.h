@@ -25,10 +25,11 @@ struct Ss2dPrologueParams {
 
   void* planes = nullptr;         // (batch, 2, channels, L): h·width + w, then w·height + h
   const void* dplanes = nullptr;  // (batch, 2, channels, L)
-  void* dx = nullptr;             // (batch, height, width, channels), contiguous
+  void* dx = nullptr;             // (batch, height, width, channels), channels contiguous
   float* partials = nullptr;      // ss2d_prologue_partial_floats(*this) floats of scratch
   float* dweight = nullptr;       // (channels, 3, 3)
   float* dbias = nullptr;         // (channels)
+  int64_t dx_batch_stride = 0, dx_row_stride = 0, dx_col_stride = 0;
 };
 
 // Scratch floats the backward needs: per-tile sums of dweight and dbias.

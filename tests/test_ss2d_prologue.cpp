@@ -1,13 +1,16 @@
 // The SS2D prologue (model/ss2d_prologue.h): the planes' layout against explicit index loops, the
 // CPU path against LibTorch's convolution and SiLU, and the fused CUDA operator against the
 // LibTorch ops in float64 (forward and the three gradients, float32 and bfloat16, shapes that leave
-// partial tiles, x read in place from a wider tensor) with a bitwise-deterministic backward. The
-// GPU tests skip where no CUDA device is seen.
+// partial tiles, x read in place from a wider tensor) with a bitwise-deterministic backward, and
+// the operator that also passes in_proj's gate half through. The GPU tests skip where no CUDA
+// device is seen.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <iostream>
+#include <tuple>
 
+#include "model/ss2d_epilogue.h"
 #include "model/ss2d_prologue.h"
 #include "tests/tolerances.h"
 
@@ -130,6 +133,51 @@ TEST(FusedPrologue, BackwardIsBitwiseDeterministic) {
   EXPECT_TRUE(torch::equal(first.planes, second.planes));
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(torch::equal(first.grads[i], second.grads[i])) << kGradNames[i];
+}
+
+// ss2d_prologue_and_gate against ss2d_prologue on xz's first chunk, the gate (xz's second half)
+// feeding the epilogue's gated LayerNorm as in SS2D: the same bits in every gradient, and the
+// gate's gradient arriving as the second half of a buffer laid out as xz, which the prologue's
+// backward completes (no concatenation).
+TEST(FusedPrologue, AndGateWritesBothHalvesOfOneGradient) {
+  SKIP_WITHOUT_GPU();
+  for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const int64_t B = 2, H = 9, W = 12, C = 40;
+    torch::manual_seed(5);
+    const auto on = torch::TensorOptions().device(torch::kCUDA);
+    const auto xz0 = torch::randn({B, H, W, 2 * C}, on).to(dtype);
+    const auto weight0 = 0.3 * torch::randn({C, 1, 3, 3}, on), bias0 = 0.2 * torch::randn({C}, on);
+    const auto ys = torch::randn({B, 4, C, H * W}, on).to(dtype);
+    const auto norm_weight = 1 + 0.1 * torch::randn({C}, on),
+               norm_bias = 0.1 * torch::randn({C}, on);
+    const auto dplanes = torch::randn({B, 2, C, H * W}, on).to(dtype);
+    const auto dout = torch::randn({B, H, W, C}, on).to(dtype);
+
+    auto run = [&](bool joined) {
+      auto xz = xz0.detach().requires_grad_(true);
+      auto weight = weight0.detach().requires_grad_(true);
+      auto bias = bias0.detach().requires_grad_(true);
+      torch::Tensor planes, gate, gate_grad;
+      if (joined) {
+        std::tie(planes, gate) = ss2d_prologue_and_gate(xz, weight, bias);
+      } else {
+        const auto chunks = xz.chunk(2, 3);
+        planes = ss2d_prologue(chunks[0], weight, bias);
+        gate = chunks[1];
+      }
+      gate.register_hook([&](const torch::Tensor& g) { gate_grad = g; });
+      const auto out = ss2d_epilogue(ys, gate, norm_weight, norm_bias, 1e-5);
+      torch::autograd::backward({planes, out}, {dplanes, dout});
+      return std::vector<torch::Tensor>{xz.grad(), weight.grad(), bias.grad(), gate_grad};
+    };
+    const auto joined = run(true), chunked = run(false);
+    EXPECT_TRUE(torch::equal(joined[0], chunked[0])) << "xz, " << dtype;
+    EXPECT_TRUE(torch::equal(joined[1], chunked[1])) << "weight, " << dtype;
+    EXPECT_TRUE(torch::equal(joined[2], chunked[2])) << "bias, " << dtype;
+    ASSERT_TRUE(joined[3].defined());
+    EXPECT_EQ(joined[3].strides(), xz0.strides()) << dtype;
+    EXPECT_EQ(joined[3].storage_offset(), C) << dtype;
+  }
 }
 
 }  // namespace
