@@ -116,6 +116,12 @@ __device__ __forceinline__ float conv_at(const float* xs_c, int halo, int r, int
 }
 
 __device__ __forceinline__ float sigmoid(float z) { return 1.f / (1.f + expf(-z)); }
+// The backward's sigmoid, for SiLU's derivative only, from the MUFU's exp2 and an approximate
+// division (a few ulp): expf and the IEEE division were a third of the instructions per halo
+// position where z is recomputed. The forward keeps the exact form its outputs are checked with.
+__device__ __forceinline__ float sigmoid_for_grad(float z) {
+  return __fdividef(1.f, 1.f + __expf(-z));
+}
 
 template <typename T, int kSide>
 __global__ void __launch_bounds__(Geometry<kSide>::kFwdThreads)
@@ -156,6 +162,62 @@ __global__ void __launch_bounds__(Geometry<kSide>::kFwdThreads)
     plane1[(t.c0 + c) * L] = from_float<T>(smem[c * kOutChannelPitch + tw * kOutPitch + th]);
 }
 
+// ds[c·kGradPitch + r·kGradRow + s] = dy at (h0 − 1 + r, w0 − 1 + s) of the tile's channel
+// c0 + c: the row-major plane's gradient plus the transposed plane's, zero outside the image.
+// Each plane is read along its contiguous axis in lines of kSide + 2 positions: the tile's kSide
+// in 16-byte runs where the plane's layout aligns them and they lie in the image, the two halo
+// positions (and any other run) one element at a time. The sum is formed in the same order as
+// element by element (the row-major plane stored, the transposed one added).
+template <typename T, int kSide>
+__device__ __forceinline__ void stage_plane_grads(const Ss2dPrologueParams& p, const Tile& t,
+                                                  float* ds) {
+  using G = Geometry<kSide>;
+  constexpr int kRun = kVec16<T>;
+  constexpr int kRuns = kSide / kRun;  // per line
+  constexpr int kPieces = kRuns + 2;   // the runs, then the halo position before and after
+  constexpr int kLines = kBwdChannels * G::kGradHalo;
+  const int64_t L = int64_t(p.height) * p.width;
+  const T* const dplanes = static_cast<const T*>(p.dplanes) + int64_t(t.b) * 2 * p.channels * L;
+  for (int plane = 0; plane < 2; ++plane) {
+    const bool transposed = plane == 1;
+    // Along: the plane's contiguous axis (w in the row-major plane); across: the other.
+    const int along = transposed ? p.height : p.width, across = transposed ? p.width : p.height;
+    const int along0 = (transposed ? t.h0 : t.w0) - 1, across0 = (transposed ? t.w0 : t.h0) - 1;
+    const bool runs_fit =
+        reinterpret_cast<uintptr_t>(p.dplanes) % 16 == 0 && L % kRun == 0 && along % kRun == 0;
+    const T* const dy = dplanes + plane * p.channels * L;
+    for (int i = threadIdx.x; i < kLines * kPieces; i += blockDim.x) {
+      const int piece = i % kPieces, line = i / kPieces;
+      const int c = line / G::kGradHalo, o = line % G::kGradHalo;  // o: the line's index across
+      const int first = piece < kRuns ? 1 + piece * kRun : (piece == kRuns ? 0 : kSide + 1);
+      const int count = piece < kRuns ? kRun : 1;
+      const int a = along0 + first, q = across0 + o;  // image coordinates of the piece's start
+      const bool line_in = q >= 0 && q < across && t.c0 + c < p.channels;
+      const T* const src = dy + (t.c0 + c) * L + int64_t(q) * along + a;
+      float v[kRun] = {};
+      if (line_in && count == kRun && runs_fit && a + kRun <= along) {
+        load_vec16(src, v);
+      } else if (line_in) {
+#pragma unroll
+        for (int j = 0; j < kRun; ++j)
+          if (j < count && a + j >= 0 && a + j < along) v[j] = to_float(src[j]);
+      }
+#pragma unroll
+      for (int j = 0; j < kRun; ++j) {
+        if (j >= count) break;
+        const int k = first + j;  // the position's index along the line
+        float* const slot =
+            ds + c * G::kGradPitch + (transposed ? k * G::kGradRow + o : o * G::kGradRow + k);
+        if (transposed)
+          *slot += v[j];
+        else
+          *slot = v[j];
+      }
+    }
+    __syncthreads();
+  }
+}
+
 template <typename T, int kSide>
 __global__ void __launch_bounds__(Geometry<kSide>::kBwdThreads)
     ss2d_prologue_bwd_kernel(const Ss2dPrologueParams p) {
@@ -170,29 +232,8 @@ __global__ void __launch_bounds__(Geometry<kSide>::kBwdThreads)
   stage_weights(p, t.c0, kBwdChannels, ws);
   stage_x<T>(p, t, kBwdChannels, kBwdHalo, 2, kBwdInPitch, xs);
 
-  // dy = the row-major plane's gradient + the transposed plane's, at (h0 − 1 + r, w0 − 1 + s).
-  const int64_t L = int64_t(p.height) * p.width;
-  const T* const dplanes = static_cast<const T*>(p.dplanes) + int64_t(t.b) * 2 * p.channels * L;
+  stage_plane_grads<T, kSide>(p, t, ds);
   constexpr int kHaloSlots = kGradHalo * kGradHalo;
-  for (int plane = 0; plane < 2; ++plane) {
-    const bool transposed = plane == 1;
-    const T* const dy = dplanes + plane * p.channels * L;
-    for (int i = threadIdx.x; i < kBwdChannels * kHaloSlots; i += kThreads) {
-      const int c = i / kHaloSlots, pos = i % kHaloSlots;
-      // Consecutive threads step along the plane's contiguous axis.
-      const int r = transposed ? pos % kGradHalo : pos / kGradHalo;
-      const int s = transposed ? pos / kGradHalo : pos % kGradHalo;
-      const int h = t.h0 - 1 + r, w = t.w0 - 1 + s;
-      const bool valid = in_image(p, h, w) && t.c0 + c < p.channels;
-      float* const slot = ds + c * kGradPitch + r * kGradRow + s;
-      if (!transposed) {
-        *slot = valid ? to_float(dy[(t.c0 + c) * L + int64_t(h) * p.width + w]) : 0.f;
-      } else if (valid) {
-        *slot += to_float(dy[(t.c0 + c) * L + int64_t(w) * p.height + h]);
-      }
-    }
-    __syncthreads();
-  }
 
   // dz = dy·SiLU'(z), z recomputed; zero outside the image (no output there).
   for (int i = threadIdx.x; i < kBwdChannels * kHaloSlots; i += kThreads) {
@@ -201,7 +242,7 @@ __global__ void __launch_bounds__(Geometry<kSide>::kBwdThreads)
     if (!in_image(p, t.h0 - 1 + r, t.w0 - 1 + s)) continue;
     float* const slot = ds + c * kGradPitch + r * kGradRow + s;
     const float z = conv_at(xs + c * kBwdInPitch, kBwdHalo, r, s, ws + c * kTapsAndBias);
-    const float sg = sigmoid(z);
+    const float sg = sigmoid_for_grad(z);
     *slot *= sg * (1.f + z * (1.f - sg));
   }
   __syncthreads();
