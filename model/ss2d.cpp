@@ -78,15 +78,24 @@ torch::Tensor SS2DImpl::scan_2d(const torch::Tensor& x) {
   return merge_directions(scan_directions(scan_planes(x)), x.size(2), x.size(3));
 }
 
-torch::Tensor SS2DImpl::forward(const torch::Tensor& x) {
+torch::Tensor SS2DImpl::mix(const torch::Tensor& x) {
   // The convolution and SiLU of in_proj's first half, written as the scan's planes
   // (ss2d_prologue.h); out_norm and the gate by the second half, fused with merging the
   // directions (ss2d_epilogue.h).
   const auto [planes, gate] =
       ss2d_prologue_and_gate(in_proj->forward(x), conv2d->weight, conv2d->bias);
-  auto y = ss2d_epilogue(scan_directions(planes), gate, out_norm->weight, out_norm->bias,
-                         out_norm->options.eps());
-  return out_proj->forward(y);
+  return ss2d_epilogue(scan_directions(planes), gate, out_norm->weight, out_norm->bias,
+                       out_norm->options.eps());
+}
+
+torch::Tensor SS2DImpl::forward(const torch::Tensor& x) { return out_proj->forward(mix(x)); }
+
+torch::Tensor SS2DImpl::forward_plus(const torch::Tensor& x, const torch::Tensor& residual) {
+  const auto y = mix(x);
+  if (y.scalar_type() != residual.scalar_type()) return residual + out_proj->forward(y);
+  return torch::addmm(residual.reshape({-1, d_model}), y.reshape({-1, d_inner}),
+                      out_proj->weight.t())
+      .view(residual.sizes());
 }
 
 }  // namespace vmunet

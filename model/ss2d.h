@@ -12,6 +12,10 @@ class SS2DImpl : public torch::nn::Module {
 
   // x: (B, H, W, d_model) channels-last -> same shape.
   torch::Tensor forward(const torch::Tensor& x);
+  // residual + forward(x), residual x's shape. Where the two share a dtype (not under bf16
+  // autocast, which keeps the residual stream in float32), out_proj's GEMM adds the residual as
+  // it writes (C = residual + y·Wᵀ): no pass of its own over the activations.
+  torch::Tensor forward_plus(const torch::Tensor& x, const torch::Tensor& residual);
 
   // The four-direction scan on the conv output's two planes (ss2d_prologue.h): (B, 2, d_inner,
   // H·W) -> (B, 4, d_inner, H·W), each direction in its own scan order (ss2d_epilogue.h says
@@ -20,6 +24,9 @@ class SS2DImpl : public torch::nn::Module {
   // The directions of the conv output x (B, d_inner, H, W) summed and brought back to row-major
   // order: (B, d_inner, H, W).
   torch::Tensor scan_2d(const torch::Tensor& x);
+
+  // Everything before out_proj: (B, H, W, d_model) -> (B, H, W, d_inner).
+  torch::Tensor mix(const torch::Tensor& x);
 
   int64_t d_model, d_inner, d_state, dt_rank;
   torch::nn::Linear in_proj{nullptr};

@@ -28,7 +28,10 @@ VSSBlockImpl::VSSBlockImpl(int64_t dim, int64_t d_state, double rate) : drop_pat
 torch::Tensor VSSBlockImpl::body(const torch::Tensor& x) {
   // x feeds the LayerNorm and the residual sum; the LayerNorm's backward adds both gradients.
   const auto [normed, residual] = layer_norm_and_input(x, ln_1);
-  return add_drop_path(residual, self_attention->forward(normed), drop_path_rate, is_training());
+  // Without drop path (inference, or a rate of 0) out_proj's GEMM adds the residual.
+  if (!is_training() || drop_path_rate <= 0.0)
+    return self_attention->forward_plus(normed, residual);
+  return add_drop_path(residual, self_attention->forward(normed), drop_path_rate, true);
 }
 
 torch::Tensor VSSBlockImpl::forward(const torch::Tensor& x) {

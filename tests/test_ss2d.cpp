@@ -1,5 +1,6 @@
 // SS2D's four scan directions against a reference that builds each direction's sequence and puts
-// its outputs back with explicit index loops, on non-square grids: an H/W mix-up fails here.
+// its outputs back with explicit index loops, on non-square grids: an H/W mix-up fails here; and
+// the residual added inside out_proj's GEMM against the plain sum.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -77,6 +78,29 @@ TEST(SS2D, ShapesAndParameterLayout) {
   EXPECT_LE(dt.max().item<float>(), 1e-1f * 1.001f);
   auto y = m->forward(torch::randn({1, 6, 10, 96}));
   EXPECT_EQ(y.sizes(), torch::IntArrayRef({1, 6, 10, 96}));
+}
+
+// forward_plus adds the residual inside out_proj's GEMM: the same sum as residual + forward, and
+// the same gradients for x, the residual and out_proj's weight (float64, so that only the order
+// of the additions can differ).
+TEST(SS2D, ForwardPlusIsTheResidualPlusForward) {
+  torch::manual_seed(4);
+  SS2D m(8, 4);
+  m->to(torch::kDouble);
+  const auto x0 = torch::randn({2, 5, 3, 8}, torch::kDouble);
+  const auto r0 = torch::randn({2, 5, 3, 8}, torch::kDouble);
+  const auto dout = torch::randn({2, 5, 3, 8}, torch::kDouble);
+  std::vector<torch::Tensor> out, grads;
+  for (const bool plus : {true, false}) {
+    auto x = x0.clone().requires_grad_(true), r = r0.clone().requires_grad_(true);
+    m->zero_grad();
+    const auto y = plus ? m->forward_plus(x, r) : r + m->forward(x);
+    y.backward(dout);
+    out.push_back(y.detach());
+    grads.insert(grads.end(), {x.grad(), r.grad(), m->out_proj->weight.grad().clone()});
+  }
+  EXPECT_LT(test::rel_error(out[0], out[1]), 1e-13);
+  for (int i = 0; i < 3; ++i) EXPECT_LT(test::rel_error(grads[i], grads[i + 3]), 1e-13) << i;
 }
 
 }  // namespace
