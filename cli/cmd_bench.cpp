@@ -19,7 +19,8 @@ struct BenchArgs {
   std::string model, precision = "fp32", device = "auto";
   int64_t batch = 32, size = 256;
   int steps = 20, warmup = 5;
-  bool scan = false, train_only = false, inference_only = false, recompute = false, graph = false;
+  bool scan = false, train_only = false, inference_only = false, recompute = false;
+  std::string cuda_graph = "auto";
 };
 
 // The scan of stage 1 (4 directions × d_inner = 2·dims[0] channels, (size / 4)² positions) of
@@ -58,7 +59,9 @@ void run_bench(const BenchArgs& a) {
   o.steps = a.steps;
   o.warmup = a.warmup;
   o.recompute = a.recompute;
-  o.graph = a.graph;
+  o.cuda_graph = a.cuda_graph == "on"    ? CudaGraph::on
+                 : a.cuda_graph == "off" ? CudaGraph::off
+                                         : CudaGraph::automatic;
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
     comm = make_world_communicator(a.device);
@@ -75,7 +78,7 @@ void run_bench(const BenchArgs& a) {
         "{:.1f} images/s, peak {:.2f} GiB, median of {} after {} warm-up\n",
         r.mode, r.ranks > 1 ? fmt::format("{} x ", r.ranks) : "", r.device_name, o.batch,
         r.ranks > 1 ? " per rank" : "", o.size, o.size, a.precision,
-        a.recompute && r.mode == "train" ? " recompute" : "", a.graph ? " graph" : "", r.median_ms,
+        a.recompute && r.mode == "train" ? " recompute" : "", r.graph ? " graph" : "", r.median_ms,
         r.min_ms, r.queued_ms, r.images_per_s, r.peak_gib, o.steps, o.warmup);
 }
 
@@ -112,9 +115,12 @@ void add_bench(CLI::App& app) {
                 "--model at --batch and --size)");
   sub->add_flag("--recompute", a->recompute,
                 "recompute each VSS block's activations in the backward pass (train.recompute)");
-  sub->add_flag("--graph", a->graph,
-                "CUDA: capture the step once in a CUDA graph and time its replays (timing only: "
-                "what a step takes from the host, such as AdamW's step count, stays as captured)");
+  sub->add_option("--cuda-graph", a->cuda_graph,
+                  "training steps replayed from a CUDA graph, as train.cuda_graph: auto (on one "
+                  "CUDA process without --recompute, after 2 warm-up steps or more) | on | off; "
+                  "the line says 'graph' when they were")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   sub->add_flag("--train-only", a->train_only, "skip the inference measurement");
   sub->add_flag("--inference-only", a->inference_only, "skip the training measurement");
   sub->callback([a] {

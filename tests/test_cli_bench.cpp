@@ -1,7 +1,7 @@
 // `vmunet bench` through the binary on the CPU: each line's figures agree with one another
 // (images/s is the batch over the median step, the time the host takes to queue a step lies
 // within the step, and on the CPU, where the host does the work, makes up nearly all of it), and
-// --graph, CUDA's alone, is refused in one line.
+// --cuda-graph on, CUDA's alone, is refused in one line.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -46,9 +46,10 @@ TEST(CliBench, EachLineAgreesWithItself) {
 
 // A CUDA graph needs a CUDA device: on the CPU one error line and a failed exit.
 TEST(CliBench, GraphOnTheCpuIsOneErrorLine) {
-  const auto r = test::run_vmunet("bench --device cpu --graph --batch 1 --size 32 --steps 1");
+  const auto r = test::run_vmunet(
+      "bench --device cpu --cuda-graph on --train-only --batch 1 --size 32 --steps 1");
   EXPECT_NE(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("vmunet: error: --graph: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("vmunet: error: --cuda-graph on: "), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 

@@ -16,9 +16,8 @@
 
 #include "model/recompute.h"
 #include "model/vmunet.h"
-#include "storage/results_db.h"
+#include "tests/recorded_train.h"
 #include "tests/remove_tree.h"
-#include "tests/run_binary.h"
 #include "tests/tiny_run.h"
 #include "worker/autocast.h"
 #include "worker/gradient_reducer.h"
@@ -331,29 +330,11 @@ TEST_F(RecomputeCli, TrainRecordsTheSameLossAndMetrics) {
     "train": {"epochs": 1, "batch_size": 4, "device": ")"
                                    << test::test_device() << R"("}
   })";
-  std::vector<EpochRecord> epochs[2];
-  std::vector<MetricRecord> metrics[2];
-  for (int re = 0; re < 2; ++re) {
-    const std::string tag = re ? "blocks" : "none";
-    const auto r = test::run_vmunet("train --config tiny.json --db " + tag + ".db --out " + tag +
-                                        " --set train.recompute=" + tag,
-                                    dir.string());
-    ASSERT_EQ(r.status, 0) << r.output;
-    ResultsDb db((dir / (tag + ".db")).string(), ResultsDb::Mode::read_only);
-    const auto runs = db.runs();
-    ASSERT_EQ(runs.size(), 1u);
-    epochs[re] = db.epochs(runs[0].id);
-    metrics[re] = db.metrics(runs[0].id);
-  }
-  ASSERT_EQ(epochs[0].size(), 1u);
-  ASSERT_EQ(epochs[1].size(), 1u);
-  EXPECT_EQ(epochs[0][0].loss, epochs[1][0].loss);  // exact: bit for bit
-  ASSERT_EQ(metrics[0].size(), metrics[1].size());
-  ASSERT_FALSE(metrics[0].empty());
-  for (size_t i = 0; i < metrics[0].size(); ++i) {
-    EXPECT_EQ(metrics[0][i].name, metrics[1][i].name);
-    EXPECT_EQ(metrics[0][i].value, metrics[1][i].value) << metrics[0][i].name;
-  }
+  const auto plain = test::train_recorded(dir, "none", "--config tiny.json");
+  const auto re =
+      test::train_recorded(dir, "blocks", "--config tiny.json --set train.recompute=blocks");
+  ASSERT_EQ(plain.epochs.size(), 1u);
+  test::expect_same_records(plain, re);
 }
 
 }  // namespace

@@ -2,16 +2,12 @@
 
 #include <torch/torch.h>
 #ifdef VMUNET_CUDA
-#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 #endif
 
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <optional>
 
 #include "common/error.h"
 #include "model/vmunet.h"
@@ -20,6 +16,7 @@
 #include "worker/gradient_reducer.h"
 #include "worker/optimizer.h"
 #include "worker/train_step.h"
+#include "worker/train_step_graph.h"
 
 namespace vmunet {
 namespace {
@@ -56,40 +53,22 @@ double median(std::vector<double> v) {
 
 // Times `step` (which must leave its work queued on the device) `warmup` + `steps` times; the
 // host clock is read after a device synchronisation, so each sample covers the step's whole work,
-// and also when `step` returns: the host's share.
+// and also when `step` returns: the host's share. The peak memory counts the warm-up, where a CUDA
+// graph is captured.
 BenchResult time_steps(const std::string& mode, const BenchOptions& o, const torch::Device& device,
                        const std::function<void()>& step) {
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point t0, Clock::time_point t1) {
     return std::chrono::duration<double, std::milli>(t1 - t0).count();
   };
-  std::function<void()> timed = step;
-#ifdef VMUNET_CUDA
-  // A graph is captured on a stream of its own, warmed up there first (cuBLAS handles, the
-  // optimizer's state and the allocator's blocks exist before the capture).
-  std::optional<c10::cuda::CUDAStreamGuard> side;
-  std::optional<at::cuda::CUDAGraph> graph;
-  if (o.graph) {
-    synchronize(device);
-    side.emplace(c10::cuda::getStreamFromPool(false, device.index()));
-  }
-#endif
+  synchronize(device);
+  reset_peak(device);
   for (int i = 0; i < o.warmup; ++i) step();
   synchronize(device);
-#ifdef VMUNET_CUDA
-  if (o.graph) {
-    graph.emplace();
-    graph->capture_begin();
-    step();
-    graph->capture_end();
-    timed = [&graph] { graph->replay(); };
-  }
-#endif
-  reset_peak(device);
   std::vector<double> ms, queued;
   for (int i = 0; i < o.steps; ++i) {
     const auto t0 = Clock::now();
-    timed();
+    step();
     const auto t1 = Clock::now();
     synchronize(device);
     ms.push_back(ms_since(t0, Clock::now()));
@@ -115,16 +94,6 @@ struct Setup {
 
 Setup setup(const BenchOptions& o) {
   const auto device = choose_device(o.device, local_rank());
-  if (o.graph) {
-#ifndef VMUNET_CUDA
-    throw Error("--graph: this build of vmunet has no CUDA");
-#endif
-    if (!device.is_cuda()) throw Error("--graph: needs a CUDA device, got " + device.str());
-    if (o.recompute)
-      throw Error("--graph: not with --recompute (it restores the generator's state on the host)");
-    if (o.comm && o.comm->size() > 1) throw Error("--graph: one process only");
-    if (o.warmup < 1) throw Error("--graph: needs --warmup 1 or more before the capture");
-  }
   set_precision(o.precision, device);
   torch::manual_seed(0);
   VMUNet model(o.model);
@@ -157,6 +126,16 @@ BenchResult bench_train(const BenchOptions& o) {
                              LossWeights{},
                              o.precision};
   auto nonfinite = torch::zeros({}, torch::TensorOptions().dtype(torch::kBool).device(s.device));
+  std::string why = cuda_graph_unsupported(s.device, comm.size(), o.recompute);
+  if (why.empty() && o.warmup < 2)
+    why = "it needs --warmup 2 or more (an eager step, then the capture)";
+  if (o.cuda_graph == CudaGraph::on && !why.empty()) throw Error("--cuda-graph on: " + why);
+  if (o.cuda_graph != CudaGraph::off && why.empty()) {
+    CapturedTrainStep graphed(ctx);
+    auto r = time_steps("train", o, s.device, [&] { graphed.step(s.input, s.target, nonfinite); });
+    r.graph = true;
+    return r;
+  }
   return time_steps("train", o, s.device,
                     [&] { train_step(ctx, s.input, s.target, 1.0 / comm.size(), nonfinite); });
 }

@@ -18,9 +18,10 @@ struct BenchOptions {
   std::string device = "auto";
   int steps = 20, warmup = 5;
   bool recompute = false;  // activation recomputation per VSS block (train.recompute = blocks)
-  // CUDA only: the step captured once in a CUDA graph after the warm-up, its replays timed. For
-  // timing alone: what a step takes from the host (AdamW's step count) stays as captured.
-  bool graph = false;
+  // Training's forward and backward passes replayed from a CUDA graph, as train.cuda_graph does
+  // (worker/train_step_graph.h); automatic: where a run could (and with --warmup 2 or more: an
+  // eager step, then the capture). Inference is timed without one.
+  CudaGraph cuda_graph = CudaGraph::automatic;
   // Data parallel training over these ranks (batch per rank, gradients all-reduced while the
   // backward pass runs); null: one process.
   Communicator* comm = nullptr;
@@ -34,7 +35,8 @@ struct BenchResult {
   // Median time the host takes to queue a step's work (the whole step on the CPU). Near
   // median_ms on a GPU, the device waits for launches: the step is bound by the host.
   double queued_ms = 0;
-  double peak_gib = 0;  // peak allocated device memory; 0 on the CPU
+  double peak_gib = 0;  // peak allocated device memory, warm-up included; 0 on the CPU
+  bool graph = false;   // the steps replayed a CUDA graph
 };
 
 BenchResult bench_train(const BenchOptions& options);

@@ -170,6 +170,7 @@ json default_run_config() {
         {"device", "auto"},
         {"precision", "fp32"},
         {"recompute", "none"},
+        {"cuda_graph", "auto"},
         {"checkpoint_every", 1},
         {"init", ""}}},
       {"optimizer", {{"lr", 1e-3}, {"betas", {0.9, 0.999}}, {"eps", 1e-8}, {"weight_decay", 1e-2}}},
@@ -232,8 +233,11 @@ json load_run_config(const std::string& path, const std::vector<std::string>& ov
 std::string run_key(const json& resolved) {
   // Where, under what name and how often a run logs or saves: not part of the experiment. A new
   // key belongs here only if it changes neither the weights trained nor the metrics reported.
-  static const std::pair<const char*, const char*> kNotIdentity[] = {
-      {"", "name"}, {"train", "device"}, {"train", "checkpoint_every"}, {"train", "recompute"}};
+  static const std::pair<const char*, const char*> kNotIdentity[] = {{"", "name"},
+                                                                     {"train", "device"},
+                                                                     {"train", "checkpoint_every"},
+                                                                     {"train", "recompute"},
+                                                                     {"train", "cuda_graph"}};
   json identity = resolved;
   if (identity.contains("train") && identity["train"].is_object() &&
       resolved.value(json::json_pointer("/eval/select"), "last") == "last")
@@ -287,6 +291,10 @@ RunConfig parse_run_config(const json& r) {
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
   c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
   c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
+  const auto graph = one_of(t["cuda_graph"], "train.cuda_graph", {"auto", "on", "off"});
+  c.cuda_graph = graph == "on"    ? CudaGraph::on
+                 : graph == "off" ? CudaGraph::off
+                                  : CudaGraph::automatic;
   c.checkpoint_every = in_range(t["checkpoint_every"], "train.checkpoint_every", 1, 100000);
   c.pretrained = t["init"].get<std::string>();
 

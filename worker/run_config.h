@@ -30,10 +30,10 @@ nlohmann::json load_run_config(const std::string& path,
 // `train` (epochs, batch_size, max_steps_per_epoch, precision, init), `optimizer`, `schedule`,
 // `loss`, `augment` and `eval`. Left out, so that a relaunch elsewhere or with another cadence
 // finds its finished runs: `name`, `train.device`, `train.checkpoint_every`, `train.recompute`
-// (memory, not results), and `train.eval_every` under `eval.select: last` (the final evaluation is
-// always made; under min_test_loss the evaluated epochs decide what is reported). Equal configs
-// give equal keys whatever their key order, formatting, or an integer written where a float is
-// expected.
+// (memory, not results), `train.cuda_graph` (speed, not results), and `train.eval_every` under
+// `eval.select: last` (the final evaluation is always made; under min_test_loss the evaluated
+// epochs decide what is reported). Equal configs give equal keys whatever their key order,
+// formatting, or an integer written where a float is expected.
 std::string run_key(const nlohmann::json& resolved);
 
 // "fp32", "tf32" or "bf16"; anything else throws vmunet::Error naming `where`.
@@ -55,7 +55,8 @@ struct RunConfig {
   double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0, t_max = 0, eta_min = 0;
   Precision precision = Precision::fp32;
   bool recompute_blocks = false;  // train.recompute: blocks (VMUNetImpl::set_recompute) or none
-  std::string device;             // "auto", "cpu" or "cuda"
+  CudaGraph cuda_graph = CudaGraph::automatic;
+  std::string device;  // "auto", "cpu" or "cuda"
   int64_t checkpoint_every = 0;
   std::string pretrained;  // VMamba checkpoint for the encoder and decoder (Table III), or empty
 

@@ -35,8 +35,8 @@ RankLoss rank_loss(const TrainStepContext& ctx, const torch::Tensor& logits,
 
 }  // namespace
 
-torch::Tensor train_step(const TrainStepContext& ctx, const torch::Tensor& x,
-                         const torch::Tensor& y, double share, torch::Tensor& nonfinite) {
+torch::Tensor forward_backward(const TrainStepContext& ctx, const torch::Tensor& x,
+                               const torch::Tensor& y, double share, torch::Tensor& nonfinite) {
   torch::Tensor logits;
   {
     Bf16Autocast autocast(ctx.precision == Precision::bf16);
@@ -46,8 +46,14 @@ torch::Tensor train_step(const TrainStepContext& ctx, const torch::Tensor& x,
   ctx.reducer.prepare(1.0);
   loss.backward.backward();
   ctx.reducer.finish();
-  adamw_step(ctx.optimizer);
   return loss.reported;
+}
+
+torch::Tensor train_step(const TrainStepContext& ctx, const torch::Tensor& x,
+                         const torch::Tensor& y, double share, torch::Tensor& nonfinite) {
+  auto loss = forward_backward(ctx, x, y, share, nonfinite);
+  adamw_step(ctx.optimizer);
+  return loss;
 }
 
 }  // namespace vmunet

@@ -35,4 +35,9 @@ struct TrainStepContext {
 torch::Tensor train_step(const TrainStepContext& ctx, const torch::Tensor& x,
                          const torch::Tensor& y, double share, torch::Tensor& nonfinite);
 
+// train_step without the optimizer: every parameter's .grad holds the global batch's gradient.
+// (The part of the step that a CUDA graph captures, worker/train_step_graph.h.)
+torch::Tensor forward_backward(const TrainStepContext& ctx, const torch::Tensor& x,
+                               const torch::Tensor& y, double share, torch::Tensor& nonfinite);
+
 }  // namespace vmunet

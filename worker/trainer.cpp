@@ -27,6 +27,7 @@
 #include "worker/optimizer.h"
 #include "worker/run_config.h"
 #include "worker/train_step.h"
+#include "worker/train_step_graph.h"
 
 namespace vmunet {
 namespace fs = std::filesystem;
@@ -147,6 +148,9 @@ TrainResult train_run(const TrainRequest& req) {
         ": this run already has checkpoints; pass --resume to continue it, or remove the folder");
   const torch::Device device = req.device ? *req.device : choose_device(cfg.device, local_rank());
   set_precision(cfg.precision, device);
+  const std::string no_graph = cuda_graph_unsupported(device, comm.size(), cfg.recompute_blocks);
+  if (cfg.cuda_graph == CudaGraph::on && !no_graph.empty())
+    throw Error("train.cuda_graph is on, but " + no_graph + " (set it to auto or off)");
   // The data is opened and checked against the config before the run's folder is made or the run
   // recorded, so a bad data.path leaves nothing behind. (A device too small for the dataset is
   // therefore an error here, not a run ended `oom`.)
@@ -202,6 +206,12 @@ TrainResult train_run(const TrainRequest& req) {
     isic_aug.fixed_angle = draw_fixed_angle(cfg.seed);
 
     const TrainStepContext step_ctx{model, *optimizer, reducer, comm, task, loss_w, cfg.precision};
+    // Full batches replay the captured step; a smaller last batch of an epoch runs eagerly.
+    std::unique_ptr<CapturedTrainStep> graphed;
+    if (cfg.cuda_graph != CudaGraph::off && no_graph.empty()) {
+      graphed = std::make_unique<CapturedTrainStep>(step_ctx);
+      if (leader) spdlog::info("training steps of {} images replay a CUDA graph", cfg.batch_size);
+    }
 
     int64_t start_epoch = 0, saved_epoch = -1;  // saved_epoch: last epoch-end checkpoint written
     EpochProgress resumed;                      // of epoch start_epoch
@@ -293,7 +303,10 @@ TrainResult train_run(const TrainRequest& req) {
           std::tie(x, y) = apply_synapse_augment(x, y, p);
         }
         torch::manual_seed(drop_path_seed(cfg.seed, epoch, step, comm.rank()));
-        loss_sum += train_step(step_ctx, x, y, double(e - b) / gn, nonfinite).to(torch::kDouble);
+        const bool replay = graphed && gn == cfg.batch_size && graphed->fits(x, y);
+        loss_sum += (replay ? graphed->step(x, y, nonfinite)
+                            : train_step(step_ctx, x, y, double(e - b) / gn, nonfinite))
+                        .to(torch::kDouble);
         images += gn;
         ++steps_done;
         ++steps_run;
