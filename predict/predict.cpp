@@ -89,6 +89,8 @@ PredictSummary predict(const PredictOptions& options) {
   ProgressBar progress(
       "predict", static_cast<int64_t>(files.images.size() + files.npy.size() + files.h5.size()));
   context.progress = &progress;
+  CapturedForward forward(model.model, true);
+  context.forward = &forward;
   predict_image_files(files.images, context);
   predict_npy_slices(files.npy, context);
   predict_volume_files(files.h5, context);

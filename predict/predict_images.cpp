@@ -65,8 +65,7 @@ void predict_binary_batch(PredictContext& c, const std::vector<Image>& batch) {
   {
     torch::NoGradGuard no_grad;
     const auto x = network_input(stacked.to(device), c.model.meta.norm, Task::binary);
-    probs =
-        c.model.model->output(c.model.model->forward(x)).squeeze(1).to(torch::kCPU).contiguous();
+    probs = c.model.model->output((*c.forward)(x)).squeeze(1).to(torch::kCPU).contiguous();
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     const cv::Mat& rgb = batch[i].rgb;

@@ -7,6 +7,7 @@
 #include "predict/predict.h"
 #include "predict/trained_model.h"
 #include "storage/progress.h"
+#include "worker/cuda_graphs.h"
 
 namespace vmunet {
 
@@ -16,6 +17,8 @@ struct PredictContext {
   double threshold;
   PredictSummary& summary;
   ProgressBar* progress = nullptr;  // one step per input file
+  // Batches of images through the network: full ones replay a CUDA graph on a GPU.
+  CapturedForward* forward = nullptr;
 
   // Records a skipped input and says so at once (on stderr, through the log).
   void skip(const std::string& file, const std::string& why);

@@ -11,12 +11,11 @@
 
 #include "common/error.h"
 #include "model/vmunet.h"
-#include "worker/autocast.h"
+#include "worker/cuda_graphs.h"
 #include "worker/device.h"
 #include "worker/gradient_reducer.h"
 #include "worker/optimizer.h"
 #include "worker/train_step.h"
-#include "worker/train_step_graph.h"
 
 namespace vmunet {
 namespace {
@@ -144,10 +143,13 @@ BenchResult bench_inference(const BenchOptions& o) {
   auto s = setup(o);
   s.model->eval();
   torch::NoGradGuard no_grad;
-  return time_steps("inference", o, s.device, [&] {
-    Bf16Autocast autocast(o.precision == Precision::bf16);
-    s.model->output(s.model->forward(s.input));
-  });
+  CapturedForward forward(s.model, o.cuda_graph != CudaGraph::off && o.warmup >= 2,
+                          o.precision == Precision::bf16);
+  if (o.cuda_graph == CudaGraph::on && !forward.graphed())
+    throw Error("--cuda-graph on: inference needs a CUDA device and --warmup 2 or more");
+  auto r = time_steps("inference", o, s.device, [&] { s.model->output(forward(s.input)); });
+  r.graph = forward.graphed();
+  return r;
 }
 
 }  // namespace vmunet

@@ -19,7 +19,7 @@ struct BenchOptions {
   int steps = 20, warmup = 5;
   bool recompute = false;  // activation recomputation per VSS block (train.recompute = blocks)
   // Training's forward and backward passes replayed from a CUDA graph, as train.cuda_graph does
-  // (worker/train_step_graph.h); automatic: where a run could (and with --warmup 2 or more: an
+  // (worker/cuda_graphs.h); automatic: where a run could (and with --warmup 2 or more: an
   // eager step, then the capture). Inference is timed without one.
   CudaGraph cuda_graph = CudaGraph::automatic;
   // Data parallel training over these ranks (batch per rank, gradients all-reduced while the

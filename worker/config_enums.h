@@ -16,7 +16,7 @@ enum class RotationMode {
 enum class Interpolation { bilinear, nearest };
 
 // train.cuda_graph: capture the training step in a CUDA graph where the run allows it (auto),
-// insist on it (on: an error where it cannot), or never (off). worker/train_step_graph.h.
+// insist on it (on: an error where it cannot), or never (off). worker/cuda_graphs.h.
 enum class CudaGraph { automatic, on, off };
 
 // eval.select: which test evaluation a run reports (worker/eval_select.h).

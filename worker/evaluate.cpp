@@ -4,15 +4,17 @@
 
 #include "metrics/confusion_metrics.h"
 #include "metrics/volume_metrics.h"
+#include "worker/cuda_graphs.h"
 #include "worker/data_pipeline.h"
 
 namespace vmunet {
 
 EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
                            double threshold, int64_t batch_size, Communicator& comm,
-                           const LossWeights& loss_weights) {
+                           const LossWeights& loss_weights, bool cuda_graph) {
   torch::NoGradGuard no_grad;
   model->eval();
+  CapturedForward forward(model, cuda_graph);
   BinaryConfusion confusion;
   // BCE and Dice are both means over samples of equal size, so the batch losses weighted by their
   // sample counts sum to the loss over the whole test split.
@@ -20,7 +22,7 @@ EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const tor
   const auto [begin, end] = rank_share(inputs.size(0), comm.rank(), comm.size());
   for (int64_t i = begin; i < end; i += batch_size) {
     const int64_t n = std::min(batch_size, end - i);
-    auto probs = model->output(model->forward(inputs.narrow(0, i, n)));
+    auto probs = model->output(forward(inputs.narrow(0, i, n)));
     const auto target = network_target(masks.narrow(0, i, n), Task::binary).to(probs.dtype());
     loss_sum += n * bce_dice_loss(probs, target, loss_weights).item<double>();
     confusion.add(probs.squeeze(1), masks.narrow(0, i, n), threshold);
@@ -44,9 +46,10 @@ EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const tor
 }
 
 SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
-                               int64_t batch_size, bool probabilities) {
+                               int64_t batch_size, bool probabilities, bool cuda_graph) {
   namespace F = torch::nn::functional;
   torch::NoGradGuard no_grad;
+  CapturedForward forward(model, cuda_graph);
   const auto device = model->parameters().front().device();
   const int64_t D = slices.size(0), H = slices.size(1), W = slices.size(2);
   const bool resize = H != size || W != size;
@@ -59,7 +62,7 @@ SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64
                                 .size(std::vector<int64_t>{size, size})
                                 .mode(torch::kBicubic)
                                 .align_corners(false));
-    const auto logits = model->forward(x);
+    const auto logits = forward(x);
     auto cls = logits.argmax(1, true).to(torch::kFloat);
     if (resize)
       cls = F::interpolate(
@@ -90,7 +93,7 @@ std::vector<uint8_t> bytes_of(const torch::Tensor& t) {
 
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,
                             const DatasetMeta& meta, int64_t size, int64_t batch_size,
-                            Communicator& comm) {
+                            Communicator& comm, bool cuda_graph) {
   torch::NoGradGuard no_grad;
   model->eval();
   const int num_classes = static_cast<int>(meta.num_classes());
@@ -100,9 +103,9 @@ EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& vol
   for (int64_t i = comm.rank(); i < V; i += comm.size()) {
     const auto& v = volumes[i];
     const Grid3 grid{v.image.size(0), v.image.size(1), v.image.size(2)};
-    const auto scores =
-        score_volume(bytes_of(predict_slices(model, v.image, size, batch_size).classes),
-                     bytes_of(v.label), grid, num_classes);
+    const auto scores = score_volume(
+        bytes_of(predict_slices(model, v.image, size, batch_size, false, cuda_graph).classes),
+        bytes_of(v.label), grid, num_classes);
     for (int64_t o = 0; o < organs; ++o) {
       table[i][o][0] = scores[o].dice;
       table[i][o][1] = scores[o].hd95;

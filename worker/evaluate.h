@@ -18,12 +18,15 @@ struct EvalResult {
   std::map<std::string, std::map<std::string, double>> cases;
 };
 
+// Each function below runs the network's batches through a CapturedForward (worker/cuda_graphs.h):
+// on CUDA, unless `cuda_graph` is false, full batches replay a CUDA graph.
+
 // inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W). Besides the
 // confusion metrics, "loss" is the training loss (BCE + Dice with `loss_weights`) averaged over
 // the test samples, whatever the batch size and rank count.
 EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const torch::Tensor& masks,
                            double threshold, int64_t batch_size, Communicator& comm,
-                           const LossWeights& loss_weights = {});
+                           const LossWeights& loss_weights = {}, bool cuda_graph = true);
 
 struct SlicePrediction {
   torch::Tensor classes;        // uint8 (D, H, W) on the CPU
@@ -34,11 +37,12 @@ struct SlicePrediction {
 // resized to size×size (bicubic), argmax, resized back (nearest); the softmax, when asked for,
 // is resized back bilinearly.
 SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
-                               int64_t batch_size, bool probabilities = false);
+                               int64_t batch_size, bool probabilities = false,
+                               bool cuda_graph = true);
 
 // Each volume's slices resized to `size` (bicubic), argmax, resized back (nearest), then scored.
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,
                             const DatasetMeta& meta, int64_t size, int64_t batch_size,
-                            Communicator& comm);
+                            Communicator& comm, bool cuda_graph = true);
 
 }  // namespace vmunet

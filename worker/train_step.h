@@ -36,7 +36,7 @@ torch::Tensor train_step(const TrainStepContext& ctx, const torch::Tensor& x,
                          const torch::Tensor& y, double share, torch::Tensor& nonfinite);
 
 // train_step without the optimizer: every parameter's .grad holds the global batch's gradient.
-// (The part of the step that a CUDA graph captures, worker/train_step_graph.h.)
+// (The part of the step that a CUDA graph captures, worker/cuda_graphs.h.)
 torch::Tensor forward_backward(const TrainStepContext& ctx, const torch::Tensor& x,
                                const torch::Tensor& y, double share, torch::Tensor& nonfinite);
 

@@ -17,6 +17,7 @@
 #include "storage/synthetic.h"
 #include "worker/augment.h"
 #include "worker/checkpoint.h"
+#include "worker/cuda_graphs.h"
 #include "worker/data_pipeline.h"
 #include "worker/device.h"
 #include "worker/eval_select.h"
@@ -27,7 +28,6 @@
 #include "worker/optimizer.h"
 #include "worker/run_config.h"
 #include "worker/train_step.h"
-#include "worker/train_step_graph.h"
 
 namespace vmunet {
 namespace fs = std::filesystem;
@@ -75,13 +75,14 @@ EvalResult evaluate_test(VMUNet& model, const DatasetTensors& data, const RunCon
                          Communicator& comm, RunRecorder* rec, const std::string& key,
                          int64_t epoch) {
   const Task task = data.meta.task;
+  const bool graph = cfg.cuda_graph != CudaGraph::off;
   const EvalResult ev =
       task == Task::binary
           ? evaluate_binary(model, network_input(data.test.images, data.meta.test_norm, task),
                             data.test.masks, cfg.threshold, cfg.batch_size, comm,
-                            {cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight})
+                            {cfg.loss_ce_or_bce_weight, cfg.loss_dice_weight}, graph)
           : evaluate_volumes(model, data.volumes, data.meta, data.meta.resolution, cfg.batch_size,
-                             comm);
+                             comm, graph);
   if (comm.rank() == 0) {
     std::string line;
     for (const auto& [k, v] : ev.metrics)

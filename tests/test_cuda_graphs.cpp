@@ -3,7 +3,8 @@
 // drop path, in fp32 and under bf16 autocast, binary and multiclass, with a smaller eager batch
 // between replays), and raise the non-finite flag through the graph; `vmunet train` records the
 // same losses and metrics with the graph as without. Everywhere: the key is not part of a run's
-// identity, and "on" where no graph can run is one clear error that leaves no run behind.
+// identity, and "on" where no graph can run is one clear error that leaves no run behind. The
+// forward pass of evaluation and prediction through a graph gives the model's own outputs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -17,11 +18,12 @@
 #include "model/vmunet.h"
 #include "tests/recorded_train.h"
 #include "tests/remove_tree.h"
+#include "worker/autocast.h"
+#include "worker/cuda_graphs.h"
 #include "worker/device.h"
 #include "worker/gradient_reducer.h"
 #include "worker/optimizer.h"
 #include "worker/run_config.h"
-#include "worker/train_step_graph.h"
 
 namespace vmunet {
 namespace {
@@ -112,6 +114,44 @@ TEST(CapturedTrainStep, MulticlassFp32SameAsEagerBitForBit) {
 TEST(CapturedTrainStep, NonFiniteProbabilitiesRaiseTheFlagThroughTheGraph) {
   if (!on_cuda()) GTEST_SKIP() << "no CUDA device";
   EXPECT_TRUE(train_steps(true, Task::binary, Precision::fp32, true).nonfinite);
+}
+
+// Batches of four with another input each time and a batch of three between them, through one
+// CapturedForward and through the model itself.
+void expect_same_forward(bool bf16) {
+  const torch::Device device(on_cuda() ? torch::kCUDA : torch::kCPU);
+  torch::manual_seed(3);
+  ModelConfig c;
+  c.dims = {8, 16, 32, 64};
+  c.drop_path_rate = 0.5;  // off in eval mode
+  VMUNet model(c);
+  model->to(device);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  CapturedForward forward(model, true, bf16);
+  EXPECT_EQ(forward.graphed(), on_cuda());
+  std::vector<torch::Tensor> outputs;
+  for (int call = 0; call < 6; ++call) {
+    const auto x = torch::rand({call == 3 ? 3 : 4, 3, 64, 64}, device) * 255.0;
+    const auto got = forward(x);
+    if (call > 0) {
+      EXPECT_FALSE(torch::equal(got, outputs.back())) << "call " << call;
+    }
+    Bf16Autocast autocast(bf16);
+    const auto want = model->forward(x);
+    EXPECT_TRUE(torch::equal(got, want))
+        << "call " << call << ": largest difference " << (got - want).abs().max().item<double>();
+    outputs.push_back(got);
+  }
+  // Each call's result stays the caller's: later replays do not overwrite it.
+  EXPECT_FALSE(torch::equal(outputs[4], outputs[5]));
+}
+
+TEST(CapturedForward, SameOutputsAsTheModelBitForBit) { expect_same_forward(false); }
+
+TEST(CapturedForward, SameOutputsAsTheModelUnderBf16Autocast) {
+  if (!on_cuda()) GTEST_SKIP() << "bf16 autocast is CUDA's here";
+  expect_same_forward(true);
 }
 
 TEST(CapturedTrainStep, WhereAGraphCannotRun) {
