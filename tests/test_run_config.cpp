@@ -89,8 +89,9 @@ TEST(RunConfig, RunKeyDependsOnValuesNotOnSpelling) {
 TEST(RunConfig, RunKeyIgnoresNameDeviceAndCadence) {
   const auto base = resolve_run_config(json::object());
   const std::string key = run_key(base);
-  for (const char* same : {"name=other", "train.device=cpu", "train.eval_every=3",
-                           "train.checkpoint_every=7", "train.recompute=blocks"})
+  for (const char* same :
+       {"name=other", "train.device=cpu", "train.eval_every=3", "train.checkpoint_every=7",
+        "train.recompute=blocks", "train.cuda_graph=off"})
     EXPECT_EQ(run_key(resolve_run_config(json::object(), {same})), key) << same;
   for (const char* other :
        {"optimizer.lr=0.002", "seed=43", "train.epochs=299", "train.batch_size=16",

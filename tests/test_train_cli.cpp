@@ -69,8 +69,8 @@ TEST_F(TrainCli, BadConfigIsOneLineAndNonZero) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.output,
             "vmunet: error: bad.json: train.epochz: unknown key (known here: batch_size, "
-            "checkpoint_every, device, epochs, eval_every, init, max_steps_per_epoch, "
-            "precision, recompute)\n");
+            "checkpoint_every, cuda_graph, device, epochs, eval_every, init, "
+            "max_steps_per_epoch, precision, recompute)\n");
 }
 
 }  // namespace
