@@ -27,10 +27,12 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-// base.json (a tiny binary run of `epochs` epochs) and spec.json with `spec` in `dir`.
-std::string write_sweep(const fs::path& dir, int64_t epochs, json spec) {
-  std::ofstream(dir / "base.json")
-      << test::tiny_run_config((dir / "data.h5").string(), "binary", epochs).dump(1);
+// base.json (a tiny binary run of `epochs` epochs, on the CPU when `cpu`, else on the test
+// device) and spec.json with `spec` in `dir`.
+std::string write_sweep(const fs::path& dir, int64_t epochs, json spec, bool cpu = false) {
+  auto base = test::tiny_run_config((dir / "data.h5").string(), "binary", epochs);
+  if (cpu) base["train"]["device"] = "cpu";
+  std::ofstream(dir / "base.json") << base.dump(1);
   spec["base"] = "base.json";
   std::ofstream(dir / "spec.json") << spec.dump(1);
   return (dir / "spec.json").string();
@@ -147,10 +149,12 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
   // The signal reaches the ranks sigkill_timeout seconds after mpirun gets it (below), so the run
   // that has just started must still be running then: at most a quarter done when the signal is
   // sent, it has 75 epochs of about 0.1 s left. With 40 epochs (30 left, about 2.4 s on an idle
-  // machine) the last run sometimes ended first and nothing was preempted.
+  // machine) the last run sometimes ended first and nothing was preempted. The timing holds for
+  // CPU epochs, so the runs stay on the CPU under VMUNET_TEST_DEVICE=cuda too: on an H200 the
+  // tiny runs ended before the signal landed.
   const int64_t epochs = 100;
   write_sweep(dir.path(), epochs,
-              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
+              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}}, true);
   const auto db_path = (dir.path() / "r.db").string();
   // Open MPI 4.1's mpirun, on SIGTERM, blocks for odls_base_sigkill_timeout seconds, passes
   // SIGTERM to the ranks, blocks as long again, SIGKILLs them and exits 1: the ranks have
@@ -205,10 +209,10 @@ TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
   // As above: the run that has just started must be seen at most a quarter done. The coordinator
   // commits its epochs in batches (launcher/coordinator.h), and with 40 epochs (10 in that
   // window, under a second) a fresh clone's run once saw the last run go from none recorded to
-  // more than 10, then end, and waited out its two minutes.
+  // more than 10, then end, and waited out its two minutes. On the CPU for the same reason.
   const int64_t epochs = 100;
   write_sweep(dir.path(), epochs,
-              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}});
+              {{"name", "three"}, {"axes", {{"optimizer.lr", {1e-3, 2e-3, 3e-3}}}}}, true);
   const auto stopped = stop_sweep_midway(dir.path(), epochs, "", SIGUSR1);
   EXPECT_EQ(stopped.rc, kSweepInterrupted) << stopped.log;
   EXPECT_LT(stopped.seconds, 5) << stopped.log;
@@ -220,6 +224,9 @@ TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
 }
 
 TEST(SweepTrain, TwoRankGroupsTrainTheWeightsOfOneRank) {
+  // NCCL takes one GPU per rank of a group.
+  if (test::test_device() == "cuda" && torch::cuda::device_count() < 2)
+    GTEST_SKIP() << "a group of two ranks on CUDA needs two GPUs";
   test::TempDir dir;
   write_sweep(dir.path(), 2, {{"name", "pairs"}, {"seeds", {1, 2}}, {"gpus_per_run", 2}});
   const auto r = test::run_shell(test::mpirun(4, sweep_command(dir.path())));
