@@ -59,9 +59,7 @@ void run_bench(const BenchArgs& a) {
   o.steps = a.steps;
   o.warmup = a.warmup;
   o.recompute = a.recompute;
-  o.cuda_graph = a.cuda_graph == "on"    ? CudaGraph::on
-                 : a.cuda_graph == "off" ? CudaGraph::off
-                                         : CudaGraph::automatic;
+  o.cuda_graph = parse_cuda_graph(a.cuda_graph, "--cuda-graph");
   std::unique_ptr<Communicator> comm;
   if (launched_under_mpi()) {
     comm = make_world_communicator(a.device);
@@ -116,9 +114,10 @@ void add_bench(CLI::App& app) {
   sub->add_flag("--recompute", a->recompute,
                 "recompute each VSS block's activations in the backward pass (train.recompute)");
   sub->add_option("--cuda-graph", a->cuda_graph,
-                  "training steps replayed from a CUDA graph, as train.cuda_graph: auto (on one "
-                  "CUDA process without --recompute, after 2 warm-up steps or more) | on | off; "
-                  "the line says 'graph' when they were")
+                  "training steps and inference passes replayed from a CUDA graph, as "
+                  "train.cuda_graph and predict do: auto (on CUDA after 2 warm-up steps or more; "
+                  "training on one process without --recompute) | on | off; the line says "
+                  "'graph' when they were")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "on", "off"}));
   sub->add_flag("--train-only", a->train_only, "skip the inference measurement");

@@ -84,8 +84,8 @@ void predict_multiclass_slice(PredictContext& c, const std::string& path, const 
   auto slice = torch::from_blob(grey01.clone().data, {1, H, W}, torch::kFloat).clone();
   auto& m = c.model;
   const auto device = m.model->parameters().front().device();
-  const auto pred = predict_slices(m.model, slice.to(device), m.meta.input_size, c.options.batch,
-                                   c.options.probabilities);
+  const auto pred = predict_slices(m.model, *c.forward, slice.to(device), m.meta.input_size,
+                                   c.options.batch, c.options.probabilities);
   const cv::Mat classes(H, W, CV_8U, pred.classes.data_ptr<uint8_t>());
   write_png(output_path(c, path, "", ".png"), classes);
   if (c.options.probabilities) {

@@ -17,7 +17,7 @@ struct PredictContext {
   double threshold;
   PredictSummary& summary;
   ProgressBar* progress = nullptr;  // one step per input file
-  // Batches of images through the network: full ones replay a CUDA graph on a GPU.
+  // The network's forward pass for every input: full batches replay a CUDA graph on a GPU.
   CapturedForward* forward = nullptr;
 
   // Records a skipped input and says so at once (on stderr, through the log).

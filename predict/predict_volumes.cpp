@@ -84,8 +84,8 @@ void predict_volume_files(const std::vector<std::string>& files, PredictContext&
         c.skip(path, "case " + input.name + " was already predicted from an earlier input");
         continue;
       }
-      const auto pred = predict_slices(m.model, input.image.to(device), m.meta.input_size,
-                                       c.options.batch, c.options.probabilities);
+      const auto pred = predict_slices(m.model, *c.forward, input.image.to(device),
+                                       m.meta.input_size, c.options.batch, c.options.probabilities);
       write_case_volume(out, input.name, "pred", volume_of(pred.classes));
       if (input.label) write_case_volume(out, input.name, "label", volume_of(*input.label));
       if (c.options.probabilities) {

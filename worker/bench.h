@@ -18,9 +18,9 @@ struct BenchOptions {
   std::string device = "auto";
   int steps = 20, warmup = 5;
   bool recompute = false;  // activation recomputation per VSS block (train.recompute = blocks)
-  // Training's forward and backward passes replayed from a CUDA graph, as train.cuda_graph does
-  // (worker/cuda_graphs.h); automatic: where a run could (and with --warmup 2 or more: an
-  // eager step, then the capture). Inference is timed without one.
+  // Training's forward and backward passes, and inference's forward pass, replayed from a CUDA
+  // graph as training and prediction run them (worker/cuda_graphs.h); automatic: where they
+  // would (and with --warmup 2 or more: an eager step, then the capture).
   CudaGraph cuda_graph = CudaGraph::automatic;
   // Data parallel training over these ranks (batch per rank, gradients all-reduced while the
   // backward pass runs); null: one process.

@@ -4,7 +4,6 @@
 
 #include "metrics/confusion_metrics.h"
 #include "metrics/volume_metrics.h"
-#include "worker/cuda_graphs.h"
 #include "worker/data_pipeline.h"
 
 namespace vmunet {
@@ -45,11 +44,10 @@ EvalResult evaluate_binary(VMUNet& model, const torch::Tensor& inputs, const tor
   return r;
 }
 
-SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
-                               int64_t batch_size, bool probabilities, bool cuda_graph) {
+SlicePrediction predict_slices(VMUNet& model, CapturedForward& forward, const torch::Tensor& slices,
+                               int64_t size, int64_t batch_size, bool probabilities) {
   namespace F = torch::nn::functional;
   torch::NoGradGuard no_grad;
-  CapturedForward forward(model, cuda_graph);
   const auto device = model->parameters().front().device();
   const int64_t D = slices.size(0), H = slices.size(1), W = slices.size(2);
   const bool resize = H != size || W != size;
@@ -96,6 +94,7 @@ EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& vol
                             Communicator& comm, bool cuda_graph) {
   torch::NoGradGuard no_grad;
   model->eval();
+  CapturedForward forward(model, cuda_graph);
   const int num_classes = static_cast<int>(meta.num_classes());
   const int64_t V = static_cast<int64_t>(volumes.size()), organs = num_classes - 1;
   // Every rank fills its own volumes' rows; the sum over ranks is the full table, exactly.
@@ -103,9 +102,9 @@ EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& vol
   for (int64_t i = comm.rank(); i < V; i += comm.size()) {
     const auto& v = volumes[i];
     const Grid3 grid{v.image.size(0), v.image.size(1), v.image.size(2)};
-    const auto scores = score_volume(
-        bytes_of(predict_slices(model, v.image, size, batch_size, false, cuda_graph).classes),
-        bytes_of(v.label), grid, num_classes);
+    const auto scores =
+        score_volume(bytes_of(predict_slices(model, forward, v.image, size, batch_size).classes),
+                     bytes_of(v.label), grid, num_classes);
     for (int64_t o = 0; o < organs; ++o) {
       table[i][o][0] = scores[o].dice;
       table[i][o][1] = scores[o].hd95;

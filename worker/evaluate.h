@@ -8,6 +8,7 @@
 #include "model/vmunet.h"
 #include "storage/dataset_tensors.h"
 #include "worker/communicator.h"
+#include "worker/cuda_graphs.h"
 #include "worker/losses.h"
 
 namespace vmunet {
@@ -18,8 +19,8 @@ struct EvalResult {
   std::map<std::string, std::map<std::string, double>> cases;
 };
 
-// Each function below runs the network's batches through a CapturedForward (worker/cuda_graphs.h):
-// on CUDA, unless `cuda_graph` is false, full batches replay a CUDA graph.
+// The network's batches go through a CapturedForward (worker/cuda_graphs.h): on CUDA, unless
+// `cuda_graph` is false, full batches replay a CUDA graph.
 
 // inputs: network inputs (N, C, H, W) on the model's device; masks uint8 (N, H, W). Besides the
 // confusion metrics, "loss" is the training loss (BCE + Dice with `loss_weights`) averaged over
@@ -33,12 +34,12 @@ struct SlicePrediction {
   torch::Tensor probabilities;  // float (D, K, H, W) on the CPU, when asked for; else undefined
 };
 
-// Multiclass prediction of slices (D, H, W) in [0, 1] (any device), batch by batch: each slice
-// resized to size×size (bicubic), argmax, resized back (nearest); the softmax, when asked for,
-// is resized back bilinearly.
-SlicePrediction predict_slices(VMUNet& model, const torch::Tensor& slices, int64_t size,
-                               int64_t batch_size, bool probabilities = false,
-                               bool cuda_graph = true);
+// Multiclass prediction of slices (D, H, W) in [0, 1] (any device), batch by batch through
+// `forward` (model's, kept across calls so that one graph serves every volume): each slice resized
+// to size×size (bicubic), argmax, resized back (nearest); the softmax, when asked for, is resized
+// back bilinearly.
+SlicePrediction predict_slices(VMUNet& model, CapturedForward& forward, const torch::Tensor& slices,
+                               int64_t size, int64_t batch_size, bool probabilities = false);
 
 // Each volume's slices resized to `size` (bicubic), argmax, resized back (nearest), then scored.
 EvalResult evaluate_volumes(VMUNet& model, const std::vector<VolumeTensors>& volumes,

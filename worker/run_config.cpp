@@ -264,6 +264,13 @@ Precision parse_precision(const std::string& text, const std::string& where) {
   throw Error(where + ": expected one of fp32, tf32, bf16, found " + brief(json(text)));
 }
 
+CudaGraph parse_cuda_graph(const std::string& text, const std::string& where) {
+  if (text == "auto") return CudaGraph::automatic;
+  if (text == "on") return CudaGraph::on;
+  if (text == "off") return CudaGraph::off;
+  throw Error(where + ": expected one of auto, on, off, found " + brief(json(text)));
+}
+
 RunConfig parse_run_config(const json& r) {
   RunConfig c;
   c.name = r["name"].get<std::string>();
@@ -291,10 +298,7 @@ RunConfig parse_run_config(const json& r) {
   c.device = one_of(t["device"], "train.device", {"auto", "cpu", "cuda"});
   c.precision = parse_precision(t["precision"].get<std::string>(), "train.precision");
   c.recompute_blocks = one_of(t["recompute"], "train.recompute", {"none", "blocks"}) == "blocks";
-  const auto graph = one_of(t["cuda_graph"], "train.cuda_graph", {"auto", "on", "off"});
-  c.cuda_graph = graph == "on"    ? CudaGraph::on
-                 : graph == "off" ? CudaGraph::off
-                                  : CudaGraph::automatic;
+  c.cuda_graph = parse_cuda_graph(t["cuda_graph"].get<std::string>(), "train.cuda_graph");
   c.checkpoint_every = in_range(t["checkpoint_every"], "train.checkpoint_every", 1, 100000);
   c.pretrained = t["init"].get<std::string>();
 

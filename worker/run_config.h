@@ -39,6 +39,10 @@ std::string run_key(const nlohmann::json& resolved);
 // "fp32", "tf32" or "bf16"; anything else throws vmunet::Error naming `where`.
 Precision parse_precision(const std::string& text, const std::string& where);
 
+// "auto", "on" or "off" (train.cuda_graph, `vmunet bench --cuda-graph`); anything else throws
+// vmunet::Error naming `where`.
+CudaGraph parse_cuda_graph(const std::string& text, const std::string& where);
+
 // Typed view of a resolved config.
 struct RunConfig {
   std::string name;
