@@ -17,7 +17,7 @@
 #include "common/error.h"
 #include "model/vmunet.h"
 #include "tests/recorded_train.h"
-#include "tests/remove_tree.h"
+#include "tests/test_storage_helpers.h"
 #include "worker/autocast.h"
 #include "worker/cuda_graphs.h"
 #include "worker/device.h"
@@ -182,23 +182,20 @@ TEST(CapturedTrainStep, RunConfigKeyAndChoices) {
   }
 }
 
+// Two epochs of three steps, the last of each smaller (eager between replays), drop path on.
 class CudaGraphCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("vmunet_cuda_graph_" + std::to_string(::getpid()));
-    test::remove_tree(dir);
-    fs::create_directories(dir);
-    // Two epochs of three steps, the last of each smaller (eager between replays), drop path on.
-    std::ofstream(dir / "tiny.json") << R"({
+    std::ofstream(tmp.path() / "tiny.json") << R"({
       "model": {"dims": [8, 16, 32, 64], "depths": [1, 1, 1, 1], "depths_decoder": [1, 1, 1, 1],
                 "drop_path_rate": 0.3},
       "data": {"path": "tiny.h5", "synthetic": {"if_missing": true, "train": 10, "test": 4}},
       "train": {"epochs": 2, "batch_size": 4, "eval_every": 1, "device": ")"
-                                     << (on_cuda() ? "cuda" : "cpu") << R"("}
+                                            << (on_cuda() ? "cuda" : "cpu") << R"("}
     })";
   }
-  void TearDown() override { test::remove_tree(dir); }
-  fs::path dir;
+  test::TempDir tmp;
+  const fs::path& dir = tmp.path();
 };
 
 TEST_F(CudaGraphCli, TrainRecordsTheSameLossesAndMetrics) {
