@@ -13,8 +13,9 @@
 // tile; it is skipped when the forward pass kept them (SelectiveScanCudaParams::tile_states). Phase
 // 2 walks the tiles backwards; in each it recomputes the state before every kSub positions into
 // shared memory, then, kSub positions at a time from the end, recomputes h and a in registers and
-// steps g back through them. dB and dC are summed over a warp's channels with a
-// shuffle transpose, over the block's warps in shared memory, and over channel tiles (groups
+// steps g back through them. Phase 2 keeps each lane's states in its own order (state_perm). dB
+// and dC are summed over a warp's channels with shuffle butterflies, over the block's warps in
+// shared memory, and over channel tiles (groups
 // wider than one block) by a second kernel; dA, dD and ddelta_bias over (batch, chunk) by a third.
 #include "model/selective_scan_kernels.cuh"
 
@@ -30,8 +31,8 @@ constexpr int kRedFloats = kWarp * kRedPitch;           // per warp
 
 // Shared memory of selective_scan_bwd_kernel, in this order (floats):
 //   rows [warps][3][kWarpRows][kRow]       u → du, delta → step → ddelta, dy
-//   bc   [2][kScanStates][kScanTile]       B, C
-//   dts  [dt_rank][kScanTile]              dt_in (projected Δ only)
+//   bc   [2][kScanStates][kBcRow]          B, C
+//   dts  [dt_rank][kBcRow]                 dt_in (projected Δ only)
 //   ckpt [warps][kSubTiles][kHalf][kWarp]  each lane's states before every kSub positions
 //   red  [warps][kWarp][kRedPitch]         a warp's sums of dB, dC over its channels
 // Phase 1 uses the same memory as two forward_sweep stages (bwd_smem_floats covers both).
@@ -42,20 +43,21 @@ __host__ __device__ inline int bwd_smem_floats(const SelectiveScanCudaParams& p)
   return max(phase2, 2 * sweep_stage_floats(p));
 }
 
-// Sums v over the 16 lanes of the lane's half-warp, transposed: lane row r ends with the sum of
-// entry r & 7 of the rows whose bit 3 equals r's (the caller folded dB and dC into v that way).
-__device__ __forceinline__ float sum_rows_transposed(float (&v)[kHalf], int lane) {
+// The sums of dB and dC over the 16 channel rows of the lane's half-warp for one position, from
+// the lane's terms after the first butterfly level (slots 0..3, the level 8 lanes apart done as
+// the states were walked). Row r ends with state half·8 + state_perm(r)'s dB (r even) or dC (r
+// odd): reduce_bc reads them in that order.
+__device__ __forceinline__ float sum_rows(float (&b)[kHalf / 2], float (&c)[kHalf / 2], int lane) {
 #pragma unroll
-  for (int width = kHalf / 2; width >= 1; width /= 2) {
-    const bool upper = lane & width;
+  for (int width = kHalf / 4, dist = kWarpRows / 4; width >= 1; width /= 2, dist /= 2) {
 #pragma unroll
     for (int i = 0; i < width; ++i) {
-      const float keep = upper ? v[i + width] : v[i];
-      const float send = upper ? v[i] : v[i + width];
-      v[i] = keep + __shfl_xor_sync(kFullMask, send, width);
+      b[i] += __shfl_xor_sync(kFullMask, b[i + width], dist);
+      c[i] += __shfl_xor_sync(kFullMask, c[i + width], dist);
     }
   }
-  return v[0];
+  const bool odd = lane & 1;
+  return (odd ? c[0] : b[0]) + __shfl_xor_sync(kFullMask, odd ? b[0] : c[0], 1);
 }
 
 // Adds the warps' dB, dC sums for positions [l_first, l_first + kRedPos) in warp order and writes
@@ -65,9 +67,8 @@ __device__ void reduce_bc(const SelectiveScanCudaParams& p, const ScanScratch& s
                           const BlockCoords& k, const float* red_all, int l_first) {
   for (int i = threadIdx.x; i < kWarp * kRedPos; i += blockDim.x) {
     const int slot = i / kRedPos, pos = i % kRedPos, l = l_first + pos;
-    const int r = slot % kWarpRows;
-    const int n = (slot / kWarpRows) * kHalf + r % kHalf;
-    const int is_c = r >= kHalf;
+    const int n = (slot / kWarpRows) * kHalf + state_perm(slot);
+    const int is_c = slot & 1;
     if (l >= p.length || n >= p.dstate) continue;
     const int m = seq_pos(l, p.length, k.rev);
     float sum = 0.f;
@@ -91,7 +92,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   const BlockCoords k = block_coords(p);
   float* const rows_all = smem;
   float* const bc = rows_all + bwd_rows_floats(p.warps);
-  float* const dts = bc + 2 * kScanStates * kScanTile;
+  float* const dts = bc + 2 * kScanStates * kBcRow;
   float* const ckpt_all = bc + bc_and_dt_floats(p);
   float* const red_all = ckpt_all + p.warps * kCkptFloats;
 
@@ -109,13 +110,15 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   }
 
   // Phase 2.
+  const int perm = state_perm(k.lane);
+  auto state = [&](int i) { return k.half * kHalf + (i ^ perm); };  // of slot i
   float A2[kHalf], bias, D;
-  load_channel(p, k, A2, bias, D);
+  load_channel(p, k, A2, bias, D, perm);
   float rho[kHalf], dA[kHalf];  // rho = a_{l+1}·g_{l+1}, the carry into position l
 #pragma unroll
   for (int i = 0; i < kHalf; ++i) {
     rho[i] = (p.chunks > 1 && k.active)
-                 ? s.chunk_rho[state_index(p, k.b, k.chunk, p.chunks, k.half * kHalf + i, k.c)]
+                 ? s.chunk_rho[state_index(p, k.b, k.chunk, p.chunks, state(i), k.c)]
                  : 0.f;
     dA[i] = 0.f;
   }
@@ -128,9 +131,8 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   const float* const dy_row = step_row + kWarpRows * kRow;
   float* const ck = ckpt_all + k.warp * kCkptFloats + k.lane;  // ck[(sub·kHalf + i)·kWarp]
   float* const red = red_all + (k.warp * kWarp + k.lane) * kRedPitch;
-  const float* const Bs = bc + k.half * kHalf * kScanTile;  // the lane's first state row
-  const float* const Cs = Bs + kScanStates * kScanTile;
-  const bool c_lane = k.lane & kHalf;  // keeps dC (else dB) in the transposed lane sum
+  const float* const Bs = bc + k.half * kHalf * kBcRow;  // the lane's half's first state row
+  const float* const Cs = Bs + kScanStates * kBcRow;
 
   // bf16 rows are widened in registers. Staged by stage_rows, each row set (u, dy, the shared
   // rows) would wait for its loads before the next set's are issued; fetched all at once, the
@@ -164,8 +166,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
     }
 #pragma unroll
     for (int i = 0; i < kHalf; ++i)
-      h[i] =
-          k.active ? s.tile_state[state_index(p, k.b, t, p.tiles, k.half * kHalf + i, k.c)] : 0.f;
+      h[i] = k.active ? s.tile_state[state_index(p, k.b, t, p.tiles, state(i), k.c)] : 0.f;
     cp_async_wait<0>();
     __syncthreads();
     make_step(p, k, step_row, dts, bias);
@@ -181,14 +182,16 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       load4(step_row + sub * kSub, step);
 #pragma unroll
       for (int j = 0; j < kSub; ++j) stepu[j] = step[j] * uu[j];
-      advance<false>(h, A2, step, stepu, Bs, Cs, sub * kSub, y);
+      advance<false>(h, A2, step, stepu, Bs, Cs, sub * kSub, y, perm);
     }
 
     // 2b: kSub positions at a time from the tile's end. State by state, h and a are recomputed
     // forward from the checkpoint and g is stepped back through them; the sums over states (sB,
     // sA) and the dB, dC terms wait in registers until every state is done. Walking states in the
     // outer loop keeps one state's B and C in registers (two 16-byte loads) and only kSub of its
-    // h and a live at a time.
+    // h and a live at a time. Slots are walked 0, 4, 1, 5, ...: once slot i + 4 is done, its dB
+    // and dC terms go to the partner 8 lanes away, whose slot i holds the same state, and the
+    // terms of slot i take the partner's (the butterfly's first level, sum_rows does the rest).
 #pragma unroll 1
     for (int sub = kSubTiles - 1; sub >= 0; --sub) {
       const int q = sub * kSub;
@@ -196,7 +199,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       load4(u_row + q, uu);
       load4(step_row + q, step);
       load4(dy_row + q, dyv);
-      float sB[kSub], sA[kSub], v[kSub][kHalf];
+      float sB[kSub], sA[kSub], tb[kSub][kHalf / 2], tc[kSub][kHalf / 2];
 #pragma unroll
       for (int j = 0; j < kSub; ++j) {
         stepu[j] = step[j] * uu[j];
@@ -204,10 +207,12 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
         sA[j] = 0.f;
       }
 #pragma unroll
-      for (int i = 0; i < kHalf; ++i) {
+      for (int walk = 0; walk < kHalf; ++walk) {
+        const int i = walk / 2 + (walk % 2) * (kHalf / 2);
         float b[kSub], c[kSub], a[kSub], hs[kSub];
-        load4(Bs + i * kScanTile + q, b);
-        load4(Cs + i * kScanTile + q, c);
+        const int row = (i ^ perm) * kBcRow + q;
+        load4(Bs + row, b);
+        load4(Cs + row, c);
         const float h0 = ck[(sub * kHalf + i) * kWarp];
         float prev = h0;
 #pragma unroll
@@ -225,13 +230,19 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
           sA[j] = fmaf(A2[i], gah, sA[j]);
           dA[i] = fmaf(gah, step[j], dA[i]);
           const float gB = g * stepu[j], gC = dyv[j] * hs[j];
-          v[j][i] = (c_lane ? gC : gB) + __shfl_xor_sync(kFullMask, c_lane ? gB : gC, kHalf);
+          if (walk % 2 == 0) {
+            tb[j][i] = gB;
+            tc[j][i] = gC;
+          } else {
+            tb[j][i - kHalf / 2] += __shfl_xor_sync(kFullMask, gB, kWarpRows / 2);
+            tc[j][i - kHalf / 2] += __shfl_xor_sync(kFullMask, gC, kWarpRows / 2);
+          }
         }
       }
       float du[kSub], dd[kSub];
 #pragma unroll
       for (int j = 0; j < kSub; ++j) {
-        red[(q + j) % kRedPos] = sum_rows_transposed(v[j], k.lane);
+        red[(q + j) % kRedPos] = sum_rows(tb[j], tc[j], k.lane);
         const float sBj = sB[j] + __shfl_xor_sync(kFullMask, sB[j], kWarpRows);
         const float sAj = sA[j] + __shfl_xor_sync(kFullMask, sA[j], kWarpRows);
         du[j] = fmaf(step[j], sBj, D * dyv[j]);
@@ -259,8 +270,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
   if (!k.active) return;
   const int64_t slot0 = (int64_t(k.b) * p.chunks + k.chunk) * (kScanStates + 2);
 #pragma unroll
-  for (int i = 0; i < kHalf; ++i)
-    s.param_partial[(slot0 + k.half * kHalf + i) * p.channels + k.c] = dA[i];
+  for (int i = 0; i < kHalf; ++i) s.param_partial[(slot0 + state(i)) * p.channels + k.c] = dA[i];
   if (k.half == 0) {
     s.param_partial[(slot0 + kScanStates) * p.channels + k.c] = dD;
     s.param_partial[(slot0 + kScanStates + 1) * p.channels + k.c] = dbias;
@@ -277,14 +287,14 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
   const BlockCoords k = block_coords(p);
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D);
-  // rows [warps][2][kWarpRows][kRow] (delta → step, dy), then B and C [2][kScanStates][kScanTile]
-  // and dt_in [dt_rank][kScanTile]: one forward_sweep stage.
+  // rows [warps][2][kWarpRows][kRow] (delta → step, dy), then B and C [2][kScanStates][kBcRow]
+  // and dt_in [dt_rank][kBcRow]: one forward_sweep stage.
   float* const rows = smem + k.warp * 2 * kWarpRows * kRow;
   float* const bc = smem + p.warps * 2 * kWarpRows * kRow;
-  float* const dts = bc + 2 * kScanStates * kScanTile;
+  float* const dts = bc + 2 * kScanStates * kBcRow;
   float* const step_row = rows + k.r * kRow;
   const float* const dy_row = step_row + kWarpRows * kRow;
-  const float* const Cs = bc + (kScanStates + k.half * kHalf) * kScanTile;
+  const float* const Cs = bc + (kScanStates + k.half * kHalf) * kBcRow;
   const T* dy = static_cast<const T*>(p.dy) + k.seq_row0;
   float r[kHalf] = {};
   for (int t = k.t_end - 1; t >= k.t_begin; --t) {
@@ -302,7 +312,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp)
       const float st = step_row[pos], d = dy_row[pos];
 #pragma unroll
       for (int i = 0; i < kHalf; ++i)
-        r[i] = exp2_ftz(st * A2[i]) * fmaf(Cs[i * kScanTile + pos], d, r[i]);
+        r[i] = exp2_ftz(st * A2[i]) * fmaf(Cs[i * kBcRow + pos], d, r[i]);
     }
     __syncthreads();
   }

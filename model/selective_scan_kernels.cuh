@@ -28,6 +28,9 @@ constexpr int kHalf = kScanStates / 2;  // states per lane
 constexpr unsigned kFullMask = 0xffffffffu;
 // Row pitch in floats: 16-byte reads of 8 rows at a time then fall on distinct banks.
 constexpr int kRow = kScanTile + 4;
+// Pitch of the shared rows (B, C, dt_in) in floats. The backward's lanes read 8 different state
+// rows at once (state_perm); on a 36-float pitch those rows start on distinct banks.
+constexpr int kBcRow = kRow;
 constexpr int kSub = 4;  // positions per float4 step
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
@@ -159,17 +162,27 @@ __device__ __forceinline__ BlockCoords block_coords(const SelectiveScanCudaParam
   return k;
 }
 
-// The lane's A2[i] = A[c, half·8 + i]·log2(e), so exp(step·A) = exp2(step·A2); zero for padding
-// states and inactive lanes, which then keep a zero state.
+// The lane's A2[i] = A[c, half·8 + (i ^ perm)]·log2(e), so exp(step·A) = exp2(step·A2); zero for
+// padding states and inactive lanes, which then keep a zero state. perm: see state_perm.
 __device__ __forceinline__ void load_channel(const SelectiveScanCudaParams& p, const BlockCoords& k,
-                                             float (&A2)[kHalf], float& bias, float& D) {
+                                             float (&A2)[kHalf], float& bias, float& D,
+                                             int perm = 0) {
 #pragma unroll
   for (int i = 0; i < kHalf; ++i) {
-    const int n = k.half * kHalf + i;
+    const int n = k.half * kHalf + (i ^ perm);
     A2[i] = (k.active && n < p.dstate) ? p.A[int64_t(k.c) * p.dstate + n] * kLog2e : 0.f;
   }
   bias = k.active ? p.delta_bias[k.c] : 0.f;
   D = k.active ? p.D[k.c] : 0.f;
+}
+
+// The order in which the backward's reverse pass keeps a lane's states: slot i of lane row r holds
+// state half·8 + (i ^ state_perm(r)). Its sums of dB and dC over the warp's 16 channels then need
+// no selects: at each butterfly level (lanes 8, 4, 2 apart) a lane keeps its lower slots and adds
+// its partner's upper ones, which hold the same states. The forward and the other passes keep
+// state half·8 + i in slot i (perm 0).
+__device__ __forceinline__ int state_perm(int lane) {
+  return (lane % kWarpRows >> 1) & (kHalf - 1);
 }
 
 // (batch, slots, kScanStates, channels) layouts: consecutive rows hit consecutive channels.
@@ -220,7 +233,7 @@ __device__ __forceinline__ void stage_rows(float* dst, const T* src, int64_t str
 }
 
 // The rows a (b, g) block shares, by slot: B's kScanStates states, then C's, then (projected Δ
-// only) dt_in's dt_rank rows; null for padding states. Staged at bc[slot·kScanTile + position].
+// only) dt_in's dt_rank rows; null for padding states. Staged at bc[slot·kBcRow + position].
 template <typename T>
 __device__ __forceinline__ const T* shared_row(const SelectiveScanCudaParams& p,
                                                const BlockCoords& k, int slot) {
@@ -232,7 +245,7 @@ __device__ __forceinline__ const T* shared_row(const SelectiveScanCudaParams& p,
   return static_cast<const T*>(slot < kScanStates ? p.B : p.C) + k.bc_row0 + n * p.bc_state_stride;
 }
 
-// The block copies slots [first, last) of the shared rows of (b, g) into bc[slot·kScanTile +
+// The block copies slots [first, last) of the shared rows of (b, g) into bc[slot·kBcRow +
 // position]; positions past `length` are zero.
 template <typename T>
 __device__ __forceinline__ void stage_shared(float* bc, const SelectiveScanCudaParams& p,
@@ -246,7 +259,7 @@ __device__ __forceinline__ void stage_shared(float* bc, const SelectiveScanCudaP
   };
   if constexpr (std::is_same_v<T, float>) {
     for (int r = first + k.warp; r < last; r += p.warps) {
-      float* d = bc + r * kScanTile + k.lane;
+      float* d = bc + r * kBcRow + k.lane;
       if (const float* src = at(r))
         stage_async(d, src);
       else
@@ -265,7 +278,7 @@ __device__ __forceinline__ void stage_shared(float* bc, const SelectiveScanCudaP
 #pragma unroll
       for (int j = 0; j < kBatch; ++j) {
         const int r = r0 + j * p.warps;
-        if (r < last) bc[r * kScanTile + k.lane] = v[j];
+        if (r < last) bc[r * kBcRow + k.lane] = v[j];
       }
     }
   }
@@ -339,7 +352,7 @@ __device__ __forceinline__ void project_step(float* row, const float* dts, const
     float4 d = make_float4(0.f, 0.f, 0.f, 0.f);
     for (int r = 0; w && r < rank; ++r) {
       const float wr = w[r];
-      const float4 x = *reinterpret_cast<const float4*>(dts + r * kScanTile + at);
+      const float4 x = *reinterpret_cast<const float4*>(dts + r * kBcRow + at);
       d.x = fmaf(wr, x.x, d.x);
       d.y = fmaf(wr, x.y, d.y);
       d.z = fmaf(wr, x.z, d.z);
@@ -354,9 +367,9 @@ __device__ __forceinline__ void project_step(float* row, const float* dts, const
 // The step row of the lane's channel for the staged tile, either way Δ arrives.
 __device__ __forceinline__ void make_step(const SelectiveScanCudaParams& p, const BlockCoords& k,
                                           float* step_row, const float* dts, float bias) {
+  const float* w = k.active ? p.dt_w + int64_t(k.c) * p.dt_rank : nullptr;
   if (p.dt_rank > 0)
-    project_step(step_row, dts, k.active ? p.dt_w + int64_t(k.c) * p.dt_rank : nullptr, p.dt_rank,
-                 bias, k.half);
+    project_step(step_row, dts, w, p.dt_rank, bias, k.half);
   else
     to_step(step_row, bias, k.half);
 }
@@ -373,16 +386,19 @@ __device__ __forceinline__ void load4(const float* p, float (&a)[kSub]) {
 
 // Advances the lane's 8 states over kSub positions starting at q:
 //   h ← exp2(step·A2)·h + step·u·B.
-// Bs and Cs point at the lane's first state row. With kOutput, adds Σ_states C·h to y.
+// Bs and Cs point at the lane's first state row; slot i reads row i ^ perm (state_perm). With
+// kOutput, adds Σ_states C·h to y.
 template <bool kOutput>
 __device__ __forceinline__ void advance(float (&h)[kHalf], const float (&A2)[kHalf],
                                         const float (&step)[kSub], const float (&stepu)[kSub],
-                                        const float* Bs, const float* Cs, int q, float (&y)[kSub]) {
+                                        const float* Bs, const float* Cs, int q, float (&y)[kSub],
+                                        int perm = 0) {
 #pragma unroll
   for (int i = 0; i < kHalf; ++i) {
     float b[kSub], c[kSub];
-    load4(Bs + i * kScanTile + q, b);
-    if (kOutput) load4(Cs + i * kScanTile + q, c);
+    const int row = (i ^ perm) * kBcRow + q;
+    load4(Bs + row, b);
+    if (kOutput) load4(Cs + row, c);
 #pragma unroll
     for (int j = 0; j < kSub; ++j) {
       h[i] = fmaf(exp2_ftz(step[j] * A2[i]), h[i], stepu[j] * b[j]);
@@ -399,9 +415,9 @@ enum class Sweep {
 };
 
 // Shared-memory floats of one forward_sweep stage: rows [warps][2][kWarpRows][kRow] (u, step),
-// then B and C [2][kScanStates][kScanTile], then dt_in [dt_rank][kScanTile] (projected Δ only).
+// then B and C [2][kScanStates][kBcRow], then dt_in [dt_rank][kBcRow] (projected Δ only).
 __host__ __device__ inline int bc_and_dt_floats(const SelectiveScanCudaParams& p) {
-  return (2 * kScanStates + p.dt_rank) * kScanTile;
+  return (2 * kScanStates + p.dt_rank) * kBcRow;
 }
 __host__ __device__ inline int sweep_stage_floats(const SelectiveScanCudaParams& p) {
   return p.warps * 2 * kWarpRows * kRow + bc_and_dt_floats(p);
@@ -477,7 +493,7 @@ __device__ __forceinline__ void put_next(float* rows, float* bc, const NextTile<
 #pragma unroll
   for (int j = 0; j < kNextShared; ++j) {
     const int i = k.warp + j * p.warps;
-    if (i < count) bc[sweep_shared_slot(i, with_c) * kScanTile + k.lane] = to_float(f.shared[j]);
+    if (i < count) bc[sweep_shared_slot(i, with_c) * kBcRow + k.lane] = to_float(f.shared[j]);
   }
 }
 
@@ -543,10 +559,10 @@ __device__ __forceinline__ void forward_sweep(const SelectiveScanCudaParams& p,
 
     float* u_row = cur + (k.warp * 2 * kWarpRows + k.r) * kRow;
     float* step_row = u_row + kWarpRows * kRow;
-    const float* Bs = cur + rows_floats + k.half * kHalf * kScanTile;
-    const float* Cs = Bs + kScanStates * kScanTile;
+    const float* Bs = cur + rows_floats + k.half * kHalf * kBcRow;
+    const float* Cs = Bs + kScanStates * kBcRow;
     const int valid = min(kScanTile, p.length - t * kScanTile);
-    make_step(p, k, step_row, cur + rows_floats + 2 * kScanStates * kScanTile, bias);
+    make_step(p, k, step_row, cur + rows_floats + 2 * kScanStates * kBcRow, bias);
 #pragma unroll 1
     for (int q = 0; q < kScanTile; q += kSub) {
       float uu[kSub], step[kSub], stepu[kSub], y[kSub];
