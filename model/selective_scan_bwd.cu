@@ -15,8 +15,8 @@
 // shared memory, then, kSub positions at a time from the end, recomputes h and a in registers and
 // steps g back through them. Phase 2 keeps each lane's states in its own order (state_perm). dB
 // and dC are summed over a warp's channels with shuffle butterflies, over the block's warps in
-// shared memory, and over channel tiles (groups
-// wider than one block) by a second kernel; dA, dD and ddelta_bias over (batch, chunk) by a third.
+// shared memory, and over channel tiles (groups wider than one block) by a second kernel; dA, dD
+// and ddelta_bias over (batch, chunk) by a third.
 #include "model/selective_scan_kernels.cuh"
 
 namespace vmunet {
