@@ -203,9 +203,25 @@ TEST(SweepTrain, SigtermThenRelaunchResumesAndRedoesNothing) {
   EXPECT_GT(metric_rows, 0u);
 }
 
+// Whether this machine's mpirun passes SIGUSR1 on to its ranks, as Open MPI does by default. The
+// container of the GPU machine lent to this project (Open MPI 4.1.6) passed nothing on: a rank
+// trapping USR1 never saw it, and a sweep there ran to its end.
+bool mpirun_forwards_sigusr1(const fs::path& dir) {
+  const auto script = dir / "usr1.sh", ready = dir / "usr1.ready";
+  std::ofstream(script) << "trap 'exit 3' USR1\ntouch \"$1\"\n"
+                           "i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done\n";
+  const auto r = test::run_shell(test::mpirun(1, "sh " + script.string() + " " + ready.string()) +
+                                 " & pid=$!; n=0; while [ ! -e " + ready.string() +
+                                 " ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done; " +
+                                 "kill -USR1 $pid; wait $pid");
+  return r.status == 3;
+}
+
 // mpirun forwards SIGUSR1 at once and returns the ranks' code: the documented 3.
 TEST(SweepTrain, SigusrOneStopsTheJobAtOnceWithExitCodeThree) {
   test::TempDir dir;
+  if (!mpirun_forwards_sigusr1(dir.path()))
+    GTEST_SKIP() << "this mpirun does not pass SIGUSR1 on to its ranks";
   // As above: the run that has just started must be seen at most a quarter done. The coordinator
   // commits its epochs in batches (launcher/coordinator.h), and with 40 epochs (10 in that
   // window, under a second) a fresh clone's run once saw the last run go from none recorded to
