@@ -367,6 +367,8 @@ __device__ __forceinline__ void project_step(float* row, const float* dts, const
 // The step row of the lane's channel for the staged tile, either way Δ arrives.
 __device__ __forceinline__ void make_step(const SelectiveScanCudaParams& p, const BlockCoords& k,
                                           float* step_row, const float* dts, float bias) {
+  // Formed before the branch on purpose: inside it, ptxas gave the fp32 backward kernel a 4-byte
+  // spill at its 168-register limit (4faa183).
   const float* w = k.active ? p.dt_w + int64_t(k.c) * p.dt_rank : nullptr;
   if (p.dt_rank > 0)
     project_step(step_row, dts, w, p.dt_rank, bias, k.half);
