@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
 
   // Phase 2.
   const int perm = state_perm(k.lane);
-  auto state = [&](int i) { return k.half * kHalf + (i ^ perm); };  // of slot i
+  auto state = [&](int i) { return slot_state(k.half, i, perm); };
   float A2[kHalf], bias, D;
   load_channel(p, k, A2, bias, D, perm);
   float rho[kHalf], dA[kHalf];  // rho = a_{l+1}·g_{l+1}, the carry into position l
@@ -210,7 +210,7 @@ __global__ void __launch_bounds__(kScanMaxWarps* kWarp, 1)
       for (int walk = 0; walk < kHalf; ++walk) {
         const int i = walk / 2 + (walk % 2) * (kHalf / 2);
         float b[kSub], c[kSub], a[kSub], hs[kSub];
-        const int row = (i ^ perm) * kBcRow + q;
+        const int row = slot_row(i, perm, q);
         load4(Bs + row, b);
         load4(Cs + row, c);
         const float h0 = ck[(sub * kHalf + i) * kWarp];

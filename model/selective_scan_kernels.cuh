@@ -162,20 +162,6 @@ __device__ __forceinline__ BlockCoords block_coords(const SelectiveScanCudaParam
   return k;
 }
 
-// The lane's A2[i] = A[c, half·8 + (i ^ perm)]·log2(e), so exp(step·A) = exp2(step·A2); zero for
-// padding states and inactive lanes, which then keep a zero state. perm: see state_perm.
-__device__ __forceinline__ void load_channel(const SelectiveScanCudaParams& p, const BlockCoords& k,
-                                             float (&A2)[kHalf], float& bias, float& D,
-                                             int perm = 0) {
-#pragma unroll
-  for (int i = 0; i < kHalf; ++i) {
-    const int n = k.half * kHalf + (i ^ perm);
-    A2[i] = (k.active && n < p.dstate) ? p.A[int64_t(k.c) * p.dstate + n] * kLog2e : 0.f;
-  }
-  bias = k.active ? p.delta_bias[k.c] : 0.f;
-  D = k.active ? p.D[k.c] : 0.f;
-}
-
 // The order in which the backward's reverse pass keeps a lane's states: slot i of lane row r holds
 // state half·8 + (i ^ state_perm(r)). Its sums of dB and dC over the warp's 16 channels then need
 // no selects: at each butterfly level (lanes 8, 4, 2 apart) a lane keeps its lower slots and adds
@@ -183,6 +169,27 @@ __device__ __forceinline__ void load_channel(const SelectiveScanCudaParams& p, c
 // state half·8 + i in slot i (perm 0).
 __device__ __forceinline__ int state_perm(int lane) {
   return (lane % kWarpRows >> 1) & (kHalf - 1);
+}
+
+// The state that slot i of a lane of this half holds, and the offset of its row at position q in
+// the shared B or C rows of the half (state_perm).
+__device__ __forceinline__ int slot_state(int half, int i, int perm) {
+  return half * kHalf + (i ^ perm);
+}
+__device__ __forceinline__ int slot_row(int i, int perm, int q) { return (i ^ perm) * kBcRow + q; }
+
+// The lane's A2[i] = A[c, half·8 + (i ^ perm)]·log2(e), so exp(step·A) = exp2(step·A2); zero for
+// padding states and inactive lanes, which then keep a zero state. perm: see state_perm.
+__device__ __forceinline__ void load_channel(const SelectiveScanCudaParams& p, const BlockCoords& k,
+                                             float (&A2)[kHalf], float& bias, float& D,
+                                             int perm = 0) {
+#pragma unroll
+  for (int i = 0; i < kHalf; ++i) {
+    const int n = slot_state(k.half, i, perm);
+    A2[i] = (k.active && n < p.dstate) ? p.A[int64_t(k.c) * p.dstate + n] * kLog2e : 0.f;
+  }
+  bias = k.active ? p.delta_bias[k.c] : 0.f;
+  D = k.active ? p.D[k.c] : 0.f;
 }
 
 // (batch, slots, kScanStates, channels) layouts: consecutive rows hit consecutive channels.
@@ -398,7 +405,7 @@ __device__ __forceinline__ void advance(float (&h)[kHalf], const float (&A2)[kHa
 #pragma unroll
   for (int i = 0; i < kHalf; ++i) {
     float b[kSub], c[kSub];
-    const int row = (i ^ perm) * kBcRow + q;
+    const int row = slot_row(i, perm, q);
     load4(Bs + row, b);
     if (kOutput) load4(Cs + row, c);
 #pragma unroll
