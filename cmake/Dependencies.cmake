@@ -18,7 +18,7 @@ if(NOT spdlog_FOUND)
   find_path(SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
   add_library(spdlog::spdlog INTERFACE IMPORTED)
   target_include_directories(spdlog::spdlog INTERFACE ${SPDLOG_INCLUDE_DIR})
-  target_compile_definitions(spdlog::spdlog INTERFACE SPDLOG_HEADER_ONLY SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
+  target_compile_definitions(spdlog::spdlog INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
 endif()
 
 find_package(SQLite3 REQUIRED)
